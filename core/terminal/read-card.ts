@@ -1,0 +1,134 @@
+import { exchange } from '../../device/exchange.ts';
+import type { CardReader } from '../../device/reader.ts';
+import { fromHex, toHex } from '../card/hex.ts';
+import { anTrim, cnDigits, gbkDecode } from '../card/codec.ts';
+import { chipSerialFromAtr } from '../card/atr.ts';
+import { findTag } from '../card/tlv.ts';
+import { PsamSimulator } from '../card/psam.ts';
+import { describeSw, swHex } from '../card/status-words.ts';
+import { checkCardNumber } from '../rules/card-number.ts';
+import type { Algorithm } from '../card/crypto.ts';
+
+/** What a POS reads from a 社保卡 (EF05, EF06 and, on gen 2/3, the debit application's PAN). */
+export interface CardReading {
+  atr: string;
+  generation: 1 | 2 | 3;
+  specVersion: string;
+  cardIdentificationCode: string;
+  cardType: string;
+  issuer: string;
+  issueDate: string; // YYYY-MM-DD
+  expiryDate: string;
+  cardNumber: string;
+  cardNumberValid: boolean;
+  ssn: string;
+  name: string;
+  sex: 'male' | 'female' | 'unknown';
+  nation: string;
+  birthplace: string;
+  birthDate: string;
+  pan: string | null;
+}
+
+export class CardReadError extends Error {
+  constructor(
+    message: string,
+    readonly step: string,
+    readonly sw?: number,
+  ) {
+    super(message);
+    this.name = 'CardReadError';
+  }
+}
+
+const SELECT_SSSE = fromHex('00A404000F7378312E73682EC9E7BBE1B1A3D5CF');
+const SELECT_DEBIT = fromHex('00A4040008A000000333010101');
+
+function isoDate(digits: string): string {
+  return digits.length === 8 ? `${digits.slice(0, 4)}-${digits.slice(4, 6)}-${digits.slice(6, 8)}` : digits;
+}
+
+async function must(reader: CardReader, hex: string | Uint8Array, step: string): Promise<Uint8Array> {
+  const cmd = typeof hex === 'string' ? fromHex(hex) : hex;
+  const r = await exchange(reader, cmd);
+  if (r.sw !== 0x9000) {
+    throw new CardReadError(`${step}: card answered ${swHex(r.sw)} (${describeSw(r.sw)})`, step, r.sw);
+  }
+  return r.data;
+}
+
+/** Reads one record of EF05/EF06 by tag (P2=00 within the SFI), returning the value. */
+async function recordByTag(reader: CardReader, sfi: number, tag: number, step: string): Promise<Uint8Array> {
+  const p2 = (sfi << 3) | 0x00;
+  const rec = await must(reader, Uint8Array.of(0x00, 0xb2, tag, p2, 0x00), step);
+  if (rec[0] !== tag || rec.length < 2) throw new CardReadError(`${step}: record is not tag ${tag.toString(16)}`, step);
+  return rec.subarray(2, 2 + rec[1]!);
+}
+
+export interface ReadCardOptions {
+  psam?: PsamSimulator;
+}
+
+/**
+ * The POS read: power up, SELECT SSSE, EF05 (generation from the spec version), PSAM
+ * external authentication on gen 3, EF06, then the debit application's PAN on gen 2/3.
+ */
+export async function readCard(reader: CardReader, options: ReadCardOptions = {}): Promise<CardReading> {
+  const atr = await reader.connect();
+  const fci = await must(reader, SELECT_SSSE, 'SELECT SSSE');
+  const algId = findTag(fci, 0x9f0c);
+  const algorithm: Algorithm = algId && algId[2] === 0x03 ? 'sm4' : '3des';
+
+  const ef05 = new Map<number, Uint8Array>();
+  for (const tag of [1, 2, 3, 4, 5, 6, 7]) ef05.set(tag, await recordByTag(reader, 5, tag, `READ EF05 tag ${tag}`));
+  const version = String.fromCharCode(...ef05.get(3)!);
+  const genDigit = version[0];
+  const generation = genDigit === '1' ? 1 : genDigit === '2' ? 2 : genDigit === '3' ? 3 : null;
+  if (!generation) throw new CardReadError(`unknown specification version '${version}'`, 'READ EF05 tag 3');
+
+  if (generation === 3) {
+    const serial = chipSerialFromAtr(atr);
+    if (!serial) throw new CardReadError('the ATR carries no chip serial for key diversification', 'ATR');
+    const challenge = await must(reader, '0084000008', 'GET CHALLENGE');
+    const psam = options.psam ?? new PsamSimulator();
+    const cryptogram = psam.externalAuthenticate(algorithm, serial, challenge);
+    await must(reader, Uint8Array.of(0x00, 0x82, 0x00, 0x0a, 0x10, ...cryptogram), 'EXTERNAL AUTHENTICATE');
+  }
+
+  const ef06 = new Map<number, Uint8Array>();
+  const tags = generation === 1 ? [0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d] : [0x08, 0x09, 0x4e, 0x0a, 0x0b, 0x0c, 0x0d];
+  for (const tag of tags) ef06.set(tag, await recordByTag(reader, 6, tag, `READ EF06 tag ${tag.toString(16)}`));
+
+  let pan: string | null = null;
+  if (generation >= 2) {
+    await must(reader, SELECT_DEBIT, 'SELECT debit application');
+    for (const rec of [1, 2]) {
+      const data = await must(reader, Uint8Array.of(0x00, 0xb2, rec, 0x0c, 0x00), `READ debit record ${rec}`);
+      const v = findTag(data, 0x5a);
+      if (v) pan = toHex(v).replace(/F+$/, '');
+    }
+  }
+
+  const cardNumber = gbkDecode(anTrim(ef05.get(7)!));
+  const name = gbkDecode(anTrim(ef06.get(0x09)!)) + (ef06.has(0x4e) ? gbkDecode(anTrim(ef06.get(0x4e)!)) : '');
+  const sexCode = String.fromCharCode(...ef06.get(0x0a)!);
+  return {
+    atr: toHex(atr),
+    generation,
+    specVersion: version,
+    cardIdentificationCode: toHex(ef05.get(1)!),
+    cardType: gbkDecode(anTrim(ef05.get(2)!)),
+    issuer: cnDigits(ef05.get(4)!),
+    issueDate: isoDate(cnDigits(ef05.get(5)!)),
+    expiryDate: isoDate(cnDigits(ef05.get(6)!)),
+    cardNumber,
+    cardNumberValid: checkCardNumber(cardNumber) === null,
+    ssn: gbkDecode(anTrim(ef06.get(0x08)!)),
+    name,
+    sex: sexCode === '1' ? 'male' : sexCode === '2' ? 'female' : 'unknown',
+    nation: cnDigits(ef06.get(0x0b)!),
+    birthplace: cnDigits(ef06.get(0x0c)!),
+    birthDate: isoDate(cnDigits(ef06.get(0x0d)!)),
+    pan,
+  };
+}
