@@ -1,0 +1,28 @@
+/** Where a command writes: real stdout/stderr, or buffers in tests. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processIo: CliIo = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+};
+
+/** Exit codes shared by every command. */
+export const EXIT = {
+  OK: 0,
+  /** Bad input: a file, an APDU, a value. The message says what and where. */
+  BAD_INPUT: 1,
+  /** The operation ran and was declined or refused (payments, checks). */
+  DECLINED: 2,
+  /** Wrong command-line usage. */
+  USAGE: 64,
+} as const;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

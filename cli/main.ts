@@ -1,0 +1,262 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { processIo, EXIT, UsageError, type CliIo } from './io.ts';
+import { fromHex, toHex, HexError } from '../core/card/hex.ts';
+import { loadWallet, resolveCard, BUNDLED_CARDS_DIR } from '../core/card/wallet.ts';
+import { ProfileError, type CardProfile } from '../core/card/profile.ts';
+import { VirtualReader } from '../device/virtual-reader.ts';
+import { ReaderError } from '../device/errors.ts';
+import { readCard, CardReadError, type CardReading } from '../core/terminal/read-card.ts';
+import { openCardStore, type CardStore } from '../core/card-store.ts';
+import { defaultDbPath } from '../core/paths.ts';
+
+const HELP = `sscard — SSCard Lab (社保卡终端实验室) command line
+
+Usage:
+  sscard cards [--json]                          list the bundled card wallet
+  sscard apdu --card <card> [--db <file>] <APDU hex>…
+                                                 power up the virtual card, send each APDU in
+                                                 order in one session, print each response
+                                                 (data then SW) as uppercase hex, one per line
+  sscard read --card <card> [--db <file>] [--json]
+                                                 read the card as a POS does (in-process reader)
+  sscard demo [--db <file>]                      read every bundled card through the
+                                                 in-process reader, ledger on the default file
+  sscard help | --help
+
+<card> is a card profile JSON file or the id of a bundled card (see 'sscard cards').
+--db keeps PIN counters and accounts in a SQLite ledger: a wrong PIN stays counted.
+Exit codes: 0 ok, 1 bad input (file, APDU, value), 2 declined/refused, 64 usage error.`;
+
+type Values = Record<string, string | boolean | undefined>;
+
+function parse(
+  args: string[],
+  options: ParseArgsConfig['options'],
+): { values: Values; positionals: string[] } {
+  try {
+    const r = parseArgs({ args, options, allowPositionals: true, strict: true });
+    return { values: r.values as Values, positionals: r.positionals };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function requireString(values: Values, name: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+/** Opens the ledger only when --db is given (or for commands whose default is the embedded file). */
+async function withStore<T>(
+  dbPath: string | undefined,
+  fn: (store: CardStore | null) => Promise<T>,
+): Promise<T> {
+  if (!dbPath) return fn(null);
+  if (dbPath !== ':memory:') mkdirSync(dirname(dbPath), { recursive: true });
+  const store = openCardStore(dbPath);
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+function cmdCards(args: string[], io: CliIo): number {
+  const { values } = parse(args, { json: { type: 'boolean' }, help: { type: 'boolean' } });
+  if (values.help) return help(io, 'sscard cards [--json]   list the bundled card wallet (fixtures/cards)');
+  const wallet = loadWallet();
+  if (values.json) {
+    io.out(
+      JSON.stringify(
+        wallet.map(({ file, profile: p }) => ({
+          id: p.id,
+          file,
+          label: p.label,
+          labelEn: p.labelEn ?? null,
+          generation: p.generation,
+          status: p.status,
+          cardNumber: p.card.number,
+          holder: p.holder.name,
+          expiryDate: p.card.expiryDate,
+        })),
+        null,
+        2,
+      ),
+    );
+    return EXIT.OK;
+  }
+  io.out(`Bundled cards (${BUNDLED_CARDS_DIR}):`);
+  for (const { profile: p } of wallet) {
+    const pin =
+      p.pinTriesLeft === 0 ? 'PIN blocked' : (p.pinInitial ?? p.pin === '123456') ? 'initial PIN' : '';
+    io.out(
+      `  ${p.id.padEnd(22)} gen ${p.generation}  ${p.card.number}  ${p.status.padEnd(13)} ${pin.padEnd(11)} ${p.label}`,
+    );
+  }
+  return EXIT.OK;
+}
+
+function cmdApdu(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, {
+    card: { type: 'string' },
+    db: { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    return Promise.resolve(help(io, 'sscard apdu --card <card> [--db <file>] <APDU hex>…'));
+  }
+  const cardArg = requireString(values, 'card');
+  if (positionals.length === 0)
+    throw new UsageError('give at least one APDU in hex, e.g. 00A404000F7378312E73682EC9E7BBE1B1A3D5CF');
+  // Parse every APDU before the card is powered: a typo in the fifth must not leave four sent.
+  const apdus = positionals.map((text, i) => {
+    try {
+      return fromHex(text);
+    } catch (e) {
+      if (e instanceof HexError) throw new HexError(`APDU ${i + 1} ('${text}'): ${e.message}`, e.position);
+      throw e;
+    }
+  });
+  const { profile } = resolveCard(cardArg);
+  return withStore((values.db as string | undefined) ?? ':memory:', async (store) => {
+    const reader = new VirtualReader();
+    reader.insert(store!.open(profile));
+    await reader.connect();
+    for (const apdu of apdus) io.out(toHex(await reader.transmit(apdu)));
+    await reader.disconnect();
+    return EXIT.OK;
+  });
+}
+
+function printReading(io: CliIo, r: CardReading): void {
+  const rows: [string, string][] = [
+    ['代别 Generation', `${r.generation} (spec ${r.specVersion})`],
+    ['卡号 Card number', `${r.cardNumber}${r.cardNumberValid ? '' : '  (check character INVALID)'}`],
+    ['社会保障号码 SSN', r.ssn],
+    ['姓名 Name', r.name],
+    ['性别 Sex', r.sex === 'male' ? '男 male' : r.sex === 'female' ? '女 female' : 'unknown'],
+    ['出生日期 Birth date', r.birthDate],
+    ['民族 Nation', r.nation],
+    ['出生地 Birthplace', r.birthplace],
+    ['发卡日期 Issued', r.issueDate],
+    ['有效期 Valid until', r.expiryDate],
+    ['银行卡号 Bank card', r.pan ?? '— (no financial application)'],
+    ['ATR', r.atr],
+  ];
+  for (const [k, v] of rows) io.out(`  ${padDisplay(k, 24)} ${v}`);
+}
+
+async function readOne(profile: CardProfile, store: CardStore): Promise<CardReading> {
+  const reader = new VirtualReader();
+  reader.insert(store.open(profile));
+  try {
+    return await readCard(reader);
+  } finally {
+    await reader.disconnect();
+  }
+}
+
+function cmdRead(args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, {
+    card: { type: 'string' },
+    db: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) return Promise.resolve(help(io, 'sscard read --card <card> [--db <file>] [--json]'));
+  const { profile } = resolveCard(requireString(values, 'card'));
+  const dbPath = (values.db as string | undefined) ?? ':memory:';
+  return withStore(dbPath, async (store) => {
+    const r = await readOne(profile, store!);
+    if (values.json) io.out(JSON.stringify(r, null, 2));
+    else printReading(io, r);
+    return EXIT.OK;
+  });
+}
+
+function cmdDemo(args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, { db: { type: 'string' }, help: { type: 'boolean' } });
+  if (values.help) return Promise.resolve(help(io, 'sscard demo [--db <file>]'));
+  const dbPath = (values.db as string | undefined) ?? defaultDbPath();
+  return withStore(dbPath, async (store) => {
+    io.out(`SSCard Lab 社保卡终端实验室 — in-process virtual reader, ledger ${dbPath}`);
+    for (const { profile } of loadWallet()) {
+      const r = await readOne(profile, store!);
+      const sec = store!.security(profile.card.number);
+      const bal = store!.balances(profile.card.number);
+      const fen = (v: number | null) => (v === null ? '—' : (v / 100).toFixed(2));
+      io.out(`\n[${profile.id}] ${profile.label}`);
+      printReading(io, r);
+      io.out(
+        `  ${padDisplay('PIN', 24)} ${sec.pinTriesLeft === 0 ? 'blocked 已锁定' : `${sec.pinTriesLeft}/${sec.pinRetryLimit} tries`}${sec.pinInitial ? ', initial PIN 初始密码' : ''}`,
+      );
+      if (profile.generation > 1) {
+        io.out(
+          `  ${padDisplay('余额 Balances (yuan)', 24)} 备用金 ${fen(bal.reserve)}  95000 ${fen(bal.medicalCurrent)}  95001 ${fen(bal.medicalPrior)}`,
+        );
+      }
+    }
+    return EXIT.OK;
+  });
+}
+
+/** Pads to a terminal width, counting CJK characters as two columns. */
+function padDisplay(text: string, width: number): string {
+  let w = 0;
+  for (const ch of text)
+    w += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(
+      ch,
+    )
+      ? 2
+      : 1;
+  return text + ' '.repeat(Math.max(0, width - w));
+}
+
+function help(io: CliIo, text: string): number {
+  io.out(text);
+  return EXIT.OK;
+}
+
+/** Runs the CLI; returns the exit code. Errors become one clear line on stderr. */
+export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(HELP);
+        return command === undefined ? EXIT.USAGE : EXIT.OK;
+      case 'cards':
+        return cmdCards(rest, io);
+      case 'apdu':
+        return await cmdApdu(rest, io);
+      case 'read':
+        return await cmdRead(rest, io);
+      case 'demo':
+        return await cmdDemo(rest, io);
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`sscard: ${e.message}\nRun 'sscard help' for usage.`);
+      return EXIT.USAGE;
+    }
+    if (
+      e instanceof ProfileError ||
+      e instanceof HexError ||
+      e instanceof CardReadError ||
+      e instanceof ReaderError
+    ) {
+      io.err(e instanceof ProfileError ? e.message : `sscard: ${e.message}`);
+      return EXIT.BAD_INPUT;
+    }
+    io.err(`sscard: unexpected error: ${(e as Error).stack ?? String(e)}`);
+    return EXIT.BAD_INPUT;
+  }
+}

@@ -1,0 +1,109 @@
+import { openLedgerDb } from './ledger/db.ts';
+import { Ledger, type Balances, type CardAccountKind, type SecurityState } from './ledger/ledger.ts';
+import { SocialSecurityCard, KEY_RETRY_LIMIT, type CardSecurityState } from './card/social-security-card.ts';
+import { hashSecret } from './card/pin.ts';
+import { profilePinInitial, type CardProfile } from './card/profile.ts';
+import { secureRandom, type RandomSource } from './card/crypto.ts';
+
+/**
+ * Virtual cards bound to a SQLite ledger: the first time a profile is opened its card,
+ * PIN state (hashed), bank password (hashed) and opening balances are imported; from then
+ * on the ledger is the card's EEPROM — counters persist across restarts and re-imports.
+ */
+export interface CardStore {
+  readonly ledger: Ledger;
+  /** A card object for the profile, its security state loaded from and saved to the ledger. */
+  open(profile: CardProfile, options?: { random?: RandomSource }): SocialSecurityCard;
+  security(cardId: string): Omit<SecurityState, 'pinHash'>;
+  balances(cardId: string): Balances;
+  close(): void;
+}
+
+function toLedgerState(s: CardSecurityState): SecurityState {
+  return {
+    pinHash: s.pin,
+    pinTriesLeft: s.pinTriesLeft,
+    pinRetryLimit: s.pinRetryLimit,
+    pinInitial: s.pinInitial,
+    keyTriesLeft: s.keyTriesLeft,
+  };
+}
+
+function fromLedgerState(s: SecurityState): CardSecurityState {
+  return {
+    pin: s.pinHash,
+    pinTriesLeft: s.pinTriesLeft,
+    pinRetryLimit: s.pinRetryLimit,
+    pinInitial: s.pinInitial,
+    keyTriesLeft: s.keyTriesLeft,
+  };
+}
+
+/** The profile as stored in the ledger: no PIN and no password, even hashed. */
+export function publicProfileJson(profile: CardProfile): string {
+  const { pin: _pin, transactionPassword: _pw, ...rest } = profile;
+  return JSON.stringify(rest);
+}
+
+const OPENING: [keyof CardProfile['accounts'], CardAccountKind][] = [
+  ['reserveFen', 'reserve'],
+  ['medicalCurrentFen', 'medical_current'],
+  ['medicalPriorFen', 'medical_prior'],
+];
+
+export function openCardStore(dbPath: string, clock: () => Date = () => new Date()): CardStore {
+  const db = openLedgerDb(dbPath);
+  const ledger = new Ledger({ db, clock });
+
+  const importCard = db.transaction((profile: CardProfile) => {
+    const cardId = profile.card.number;
+    ledger.upsertCard({
+      cardId,
+      profileId: profile.id,
+      generation: profile.generation,
+      ssn: profile.holder.ssn,
+      holderName: profile.holder.name,
+      pan: profile.financial?.pan ?? null,
+      status: profile.status,
+      profileJson: publicProfileJson(profile),
+    });
+    if (profile.transactionPassword) ledger.setBankPassword(cardId, hashSecret(profile.transactionPassword));
+    for (const [field, kind] of OPENING) {
+      const fen = profile.accounts[field];
+      if (fen === undefined || fen === null) continue;
+      if (fen === 0) ledger.openAccount(cardId, kind);
+      else ledger.fund(cardId, kind, fen, `opening:${cardId}:${kind}`);
+    }
+  });
+
+  return {
+    ledger,
+    open(profile, options = {}) {
+      const cardId = profile.card.number;
+      if (!ledger.getCard(cardId)) importCard(profile);
+      // Hash the fixture's PIN only for a card the ledger has never seen (scrypt is slow on purpose).
+      const stored =
+        ledger.getSecurity(cardId) ??
+        ledger.initSecurityIfAbsent(cardId, {
+          pinHash: hashSecret(profile.pin),
+          pinTriesLeft: profile.pinTriesLeft ?? profile.pinRetryLimit,
+          pinRetryLimit: profile.pinRetryLimit,
+          pinInitial: profilePinInitial(profile),
+          keyTriesLeft: KEY_RETRY_LIMIT,
+        });
+      return new SocialSecurityCard(profile, {
+        state: fromLedgerState(stored),
+        persist: (s) => ledger.saveSecurity(cardId, toLedgerState(s)),
+        random: options.random ?? secureRandom,
+      });
+    },
+    security(cardId) {
+      const s = ledger.getSecurity(cardId);
+      if (!s) throw new Error(`no card ${cardId} in the ledger`);
+      const { pinHash: _h, ...rest } = s;
+      return rest;
+    },
+    balances: (cardId) => ledger.balances(cardId),
+    close: () => ledger.close(),
+  };
+}
