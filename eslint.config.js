@@ -22,8 +22,14 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['electron', 'electron/*'], message: 'core/ must not import Electron' },
-            { group: ['react', 'react-dom', 'react/*', 'react-dom/*'], message: 'core/ must not import React' },
-            { group: ['**/renderer/**', '**/electron/**', '**/web/**', '**/cli/**'], message: 'core/ must not import outer layers' },
+            {
+              group: ['react', 'react-dom', 'react/*', 'react-dom/*'],
+              message: 'core/ must not import React',
+            },
+            {
+              group: ['**/renderer/**', '**/electron/**', '**/web/**', '**/cli/**'],
+              message: 'core/ must not import outer layers',
+            },
           ],
         },
       ],

@@ -2,7 +2,14 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['core/**/*.test.ts', 'device/**/*.test.ts', 'state-machines/**/*.test.ts', 'cli/**/*.test.ts', 'fixtures/**/*.test.ts', 'e2e/**/*.test.ts'],
+    include: [
+      'core/**/*.test.ts',
+      'device/**/*.test.ts',
+      'state-machines/**/*.test.ts',
+      'cli/**/*.test.ts',
+      'fixtures/**/*.test.ts',
+      'e2e/**/*.test.ts',
+    ],
     testTimeout: 30_000,
     pool: 'forks',
   },

@@ -95,7 +95,9 @@ describe('sscard cards and read', () => {
 
 describe('the installed command', () => {
   it('bin/sscard.mjs runs as a program with the same output and exit codes', () => {
-    const out = execFileSync(process.execPath, [BIN, 'apdu', '--card', 'gen1', SELECT, '00b2032c06'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [BIN, 'apdu', '--card', 'gen1', SELECT, '00b2032c06'], {
+      encoding: 'utf8',
+    });
     expect(out).toBe('6118\n0304312E30309000\n');
     const bad = spawnSync(process.execPath, [BIN, 'apdu', '--card', 'nope', SELECT], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
@@ -104,7 +106,8 @@ describe('the installed command', () => {
   it('demo reads every bundled card into the ledger file', () => {
     const db = join(tmp(), 'demo.db');
     const out = execFileSync(process.execPath, [BIN, 'demo', '--db', db], { encoding: 'utf8' });
-    for (const { profile } of [resolveCard('gen1'), resolveCard('gen3-pin-blocked')]) expect(out).toContain(profile.card.number);
+    for (const { profile } of [resolveCard('gen1'), resolveCard('gen3-pin-blocked')])
+      expect(out).toContain(profile.card.number);
     expect(out).toContain('blocked');
   });
 });

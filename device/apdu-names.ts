@@ -13,7 +13,8 @@ export function describeCommand(c: Uint8Array): string {
   switch (key) {
     case 0x00a4: {
       const d = toHex(data);
-      if (p1 === 0x04) return d === SSSE_AID_HEX ? 'SELECT SSSE' : d === DEBIT_AID_HEX ? 'SELECT debit app' : `SELECT ${d}`;
+      if (p1 === 0x04)
+        return d === SSSE_AID_HEX ? 'SELECT SSSE' : d === DEBIT_AID_HEX ? 'SELECT debit app' : `SELECT ${d}`;
       return data.length ? `SELECT ${d === '3F00' ? 'MF' : d}` : 'SELECT MF';
     }
     case 0x00b2: {

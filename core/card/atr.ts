@@ -13,7 +13,12 @@ import { ascii, concatBytes, fromHex } from './hex.ts';
  */
 export function buildAtr(generation: 1 | 2 | 3, protocol: 'T=0' | 'T=1', chipSerialHex: string): Uint8Array {
   const serial = fromHex(chipSerialHex);
-  const hist = concatBytes(new Uint8Array([0x80, 0x55]), ascii(`SSC${generation}`), new Uint8Array([0x01]), serial);
+  const hist = concatBytes(
+    new Uint8Array([0x80, 0x55]),
+    ascii(`SSC${generation}`),
+    new Uint8Array([0x01]),
+    serial,
+  );
   if (protocol === 'T=0') return concatBytes(new Uint8Array([0x3b, 0x6f, 0x00, 0x00]), hist);
   const body = concatBytes(new Uint8Array([0xef, 0x00, 0x00, 0x81, 0x31, 0xfe, 0x45]), hist);
   let tck = 0;

@@ -35,7 +35,8 @@ export function isGbkEncodable(text: string): boolean {
 
 /** an: left-justified, filled with 00 to the field length. */
 export function anField(bytes: Uint8Array, length: number): Uint8Array {
-  if (bytes.length > length) throw new EncodingError(`value of ${bytes.length} bytes exceeds field of ${length}`);
+  if (bytes.length > length)
+    throw new EncodingError(`value of ${bytes.length} bytes exceeds field of ${length}`);
   const out = new Uint8Array(length);
   out.set(bytes, 0);
   return out;

@@ -39,7 +39,10 @@ export function fromHex(text: string): Uint8Array {
     positions.push(i + 1);
   }
   if (clean.length % 2 !== 0) {
-    throw new HexError(`odd number of hex digits (${clean.length}); the last byte is incomplete`, text.length);
+    throw new HexError(
+      `odd number of hex digits (${clean.length}); the last byte is incomplete`,
+      text.length,
+    );
   }
   const out = new Uint8Array(clean.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = (clean[2 * i]! << 4) | clean[2 * i + 1]!;

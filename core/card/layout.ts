@@ -18,7 +18,11 @@ const ymd = (iso: string) => iso.replaceAll('-', '');
  * chip serial ‖ 4-byte MAC under the issuer key IRK (S12 generator, S6 sample).
  */
 export function cardIdentificationCode(p: CardProfile): Uint8Array {
-  const head = concatBytes(cnField(p.card.areaCode, 3), RID_MOHRSS, fromHex(p.card.chipSerial).subarray(4, 8));
+  const head = concatBytes(
+    cnField(p.card.areaCode, 3),
+    RID_MOHRSS,
+    fromHex(p.card.chipSerial).subarray(4, 8),
+  );
   return concatBytes(head, mac4('3des', TEST_MASTER_KEYS.irk, new Uint8Array(8), head));
 }
 
@@ -53,10 +57,7 @@ export function ef05Records(p: CardProfile): Uint8Array[] {
 /** EF06 holder records: 08, 09, (4E on gen 2/3), 0A, 0B, 0C, 0D. */
 export function ef06Records(p: CardProfile): Uint8Array[] {
   const { main, extension } = splitName(p.holder.name);
-  const records = [
-    simpleTlv(0x08, anField(ascii(p.holder.ssn), 18)),
-    simpleTlv(0x09, anField(main, 30)),
-  ];
+  const records = [simpleTlv(0x08, anField(ascii(p.holder.ssn), 18)), simpleTlv(0x09, anField(main, 30))];
   if (p.generation >= 2) records.push(simpleTlv(0x4e, anField(extension, 20)));
   records.push(
     simpleTlv(0x0a, ascii(p.holder.sex === 'male' ? '1' : '2')),
@@ -97,7 +98,13 @@ export function financialFiles(p: CardProfile): FinancialFiles | null {
   const fci = tlv(
     0x6f,
     tlv(0x84, DEBIT_AID),
-    tlv(0xa5, tlv(0x50, ascii('PBOC DEBIT')), tlv(0x87, new Uint8Array([0x01])), tlv(0x5f2d, ascii('zhen')), tlv(0x9f11, new Uint8Array([0x01]))),
+    tlv(
+      0xa5,
+      tlv(0x50, ascii('PBOC DEBIT')),
+      tlv(0x87, new Uint8Array([0x01])),
+      tlv(0x5f2d, ascii('zhen')),
+      tlv(0x9f11, new Uint8Array([0x01])),
+    ),
   );
   const records = [
     tlv(0x70, tlv(0x57, track2Bytes), tlv(0x9f1f, ascii('0000'))),

@@ -31,9 +31,17 @@ function remember(h: SecretHash, secret: string): void {
   verifiedMemo.set(h.hash, memoTag(h, secret));
 }
 
-export function hashSecret(secret: string, params: { n: number; r: number; p: number } = SCRYPT_PARAMS): SecretHash {
+export function hashSecret(
+  secret: string,
+  params: { n: number; r: number; p: number } = SCRYPT_PARAMS,
+): SecretHash {
   const salt = randomBytes(16);
-  const hash = scryptSync(secret, salt, 32, { N: params.n, r: params.r, p: params.p, maxmem: 256 * 1024 * 1024 });
+  const hash = scryptSync(secret, salt, 32, {
+    N: params.n,
+    r: params.r,
+    p: params.p,
+    maxmem: 256 * 1024 * 1024,
+  });
   const h: SecretHash = {
     alg: 'scrypt',
     n: params.n,

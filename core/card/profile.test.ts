@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadWallet, resolveCard, BUNDLED_CARDS_DIR } from './wallet.ts';
-import { parseProfile, parseProfileJson, ProfileError, profileJsonSchema, type CardProfileInput } from './profile.ts';
+import {
+  parseProfile,
+  parseProfileJson,
+  ProfileError,
+  profileJsonSchema,
+  type CardProfileInput,
+} from './profile.ts';
 import { checkCardNumber } from '../rules/card-number.ts';
 import { checkSsn } from '../rules/ssn.ts';
 import { checkPan } from '../rules/luhn.ts';
@@ -87,7 +93,9 @@ describe('profile validation names the bad field', () => {
     const p = base();
     p.holder.nationality = 'MAC';
     p.holder.ssn = 'HKG012345678';
-    expect(problems(p)).toContainEqual(expect.stringMatching(/^holder\.ssn: must start with holder\.nationality MAC/));
+    expect(problems(p)).toContainEqual(
+      expect.stringMatching(/^holder\.ssn: must start with holder\.nationality MAC/),
+    );
   });
   it('a name not encodable in GBK, or too long for the card, is refused', () => {
     const p = base();
@@ -97,7 +105,10 @@ describe('profile validation names the bad field', () => {
     expect(problems(p)).toContainEqual(expect.stringMatching(/^holder\.name: is 51 bytes/));
   });
   it('R1.1: a gen 1 profile with a financial application is refused', () => {
-    const p = { ...structuredClone(resolveCard('gen1').profile), financial: { pan: '6222623710000000029', expiry: '2030-01' } };
+    const p = {
+      ...structuredClone(resolveCard('gen1').profile),
+      financial: { pan: '6222623710000000029', expiry: '2030-01' },
+    };
     expect(problems(p)).toContainEqual(expect.stringMatching(/^financial: a gen 1 card has no financial/));
   });
   it('R1.2: a gen 2 profile without its transaction password is refused', () => {
@@ -111,12 +122,16 @@ describe('profile validation names the bad field', () => {
     p.card.expiryDate = '2033-02-30';
     (p as Record<string, unknown>).pinn = '1';
     const found = problems(p);
-    expect(found).toContainEqual(expect.stringMatching(/^accounts\.reserveFen: must be a whole number of fen/));
+    expect(found).toContainEqual(
+      expect.stringMatching(/^accounts\.reserveFen: must be a whole number of fen/),
+    );
     expect(found).toContainEqual(expect.stringMatching(/^card\.expiryDate: is not a calendar date/));
     expect(found).toContainEqual(expect.stringMatching(/pinn/));
   });
   it('malformed JSON reports line and column', () => {
-    expect(() => parseProfileJson('{\n  "generation": 3,\n  oops\n}', 'bad.json')).toThrow(/bad\.json: line 3, column 3/);
+    expect(() => parseProfileJson('{\n  "generation": 3,\n  oops\n}', 'bad.json')).toThrow(
+      /bad\.json: line 3, column 3/,
+    );
   });
   it('an unknown card argument is a clear error', () => {
     expect(() => resolveCard('no-such-card')).toThrow(/no such card file, and no bundled card/);

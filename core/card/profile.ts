@@ -50,7 +50,9 @@ const profileObject = z
       number: z.string().describe('9-character card number (EF05 tag 07) with its check character'),
       type: z.string().length(1, 'must be one character').default('3').describe('Card type (EF05 tag 02)'),
       issuer: digits(1, 24, '1 to 24 digits').describe('Initialising institution number (EF05 tag 04)'),
-      areaCode: digits(6, 6, 'a 6-digit area code').describe('Area code at the start of the card identification code'),
+      areaCode: digits(6, 6, 'a 6-digit area code').describe(
+        'Area code at the start of the card identification code',
+      ),
       chipSerial: z
         .string()
         .regex(/^[0-9A-F]{16}$/, 'must be 16 uppercase hex digits')
@@ -60,7 +62,10 @@ const profileObject = z
       photo: z.boolean().default(true).describe('Whether the card face carries a photo'),
     }),
     holder: z.object({
-      name: z.string().min(1, 'must not be empty').describe('Name, stored in GBK (tag 09, and 4E beyond 30 bytes)'),
+      name: z
+        .string()
+        .min(1, 'must not be empty')
+        .describe('Name, stored in GBK (tag 09, and 4E beyond 30 bytes)'),
       sex: z.enum(['male', 'female']),
       nation: digits(2, 2, 'a 2-digit nation code (01 Han …, 97 other, 98 foreign origin)'),
       birthplace: digits(6, 6, 'a 6-digit area code'),
@@ -95,8 +100,14 @@ const profileObject = z
     accounts: z
       .object({
         reserveFen: fen.optional().describe('Reserve/financial account (备用金) balance in fen'),
-        medicalCurrentFen: fen.nullable().optional().describe('95000 医保当年; null/absent until first funding'),
-        medicalPriorFen: fen.nullable().optional().describe('95001 医保上年; null/absent until the first carry-over'),
+        medicalCurrentFen: fen
+          .nullable()
+          .optional()
+          .describe('95000 医保当年; null/absent until first funding'),
+        medicalPriorFen: fen
+          .nullable()
+          .optional()
+          .describe('95001 医保上年; null/absent until the first carry-over'),
       })
       .default({}),
   })
@@ -133,7 +144,10 @@ export const cardProfileSchema = profileObject.superRefine((p, ctx) => {
     const bytes = gbkEncode(p.holder.name);
     const max = p.generation === 1 ? 30 : 50;
     if (bytes.length > max) {
-      add(['holder', 'name'], `is ${bytes.length} bytes in GBK; a gen ${p.generation} card holds at most ${max}`);
+      add(
+        ['holder', 'name'],
+        `is ${bytes.length} bytes in GBK; a gen ${p.generation} card holds at most ${max}`,
+      );
     }
   } catch (e) {
     add(['holder', 'name'], e instanceof EncodingError ? e.message : String(e));
@@ -146,7 +160,8 @@ export const cardProfileSchema = profileObject.superRefine((p, ctx) => {
   if (p.generation === 1) {
     if (p.financial) add(['financial'], 'a gen 1 card has no financial application (R1.1)');
     if (p.transactionPassword) add(['transactionPassword'], 'a gen 1 card has no financial account (R1.1)');
-    if (p.accounts.reserveFen !== undefined) add(['accounts', 'reserveFen'], 'a gen 1 card has no reserve account');
+    if (p.accounts.reserveFen !== undefined)
+      add(['accounts', 'reserveFen'], 'a gen 1 card has no reserve account');
   } else {
     if (!p.financial) add(['financial'], `a gen ${p.generation} card needs its financial application (R1.2)`);
     else {
@@ -208,7 +223,9 @@ export function parseProfileJson(text: string, source = 'card profile'): CardPro
     value = JSON.parse(text);
   } catch (e) {
     const err = e as Error;
-    throw new ProfileError(source, [{ path: '', message: `${jsonErrorPosition(text, err)}not valid JSON (${err.message})` }]);
+    throw new ProfileError(source, [
+      { path: '', message: `${jsonErrorPosition(text, err)}not valid JSON (${err.message})` },
+    ]);
   }
   return parseProfile(value, source);
 }
@@ -219,7 +236,9 @@ export function loadProfile(file: string): CardProfile {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ProfileError(file, [{ path: '', message: code === 'ENOENT' ? 'file not found' : `cannot read (${code})` }]);
+    throw new ProfileError(file, [
+      { path: '', message: code === 'ENOENT' ? 'file not found' : `cannot read (${code})` },
+    ]);
   }
   return parseProfileJson(text, file);
 }

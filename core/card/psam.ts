@@ -19,7 +19,12 @@ export class PsamSimulator {
   }
 
   /** True when the card's answer to INTERNAL AUTHENTICATE proves it holds the key. */
-  checkInternalAuthenticate(alg: Algorithm, chipSerial: Uint8Array, sent: Uint8Array, answer: Uint8Array): boolean {
+  checkInternalAuthenticate(
+    alg: Algorithm,
+    chipSerial: Uint8Array,
+    sent: Uint8Array,
+    answer: Uint8Array,
+  ): boolean {
     const key = diversify(alg, this.masterKey, chipSerial);
     return bytesEqual(encryptEcb(alg, key, sent), answer);
   }

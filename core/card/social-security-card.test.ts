@@ -11,7 +11,11 @@ import { findTag } from './tlv.ts';
 /** Runs GET CHALLENGE + EXTERNAL AUTHENTICATE as the terminal's PSAM would. */
 function authenticate(c: SocialSecurityCard): string {
   const challenge = tx(c, '0084000008').slice(0, 16);
-  const crypt = new PsamSimulator().externalAuthenticate(c.algorithm, chipSerialFromAtr(c.atr)!, fromHex(challenge));
+  const crypt = new PsamSimulator().externalAuthenticate(
+    c.algorithm,
+    chipSerialFromAtr(c.atr)!,
+    fromHex(challenge),
+  );
   return sw(c, '0082000A10' + toHex(crypt));
 }
 
@@ -153,7 +157,11 @@ describe('READ RECORD addressing', () => {
 
 describe('EF05 and EF06 contents per generation', () => {
   it('spec version is "1.00", "2.00", "3.00" by generation', () => {
-    for (const [id, v] of [['gen1', '312E3030'], ['gen2', '322E3030'], ['gen3-active', '332E3030']] as const) {
+    for (const [id, v] of [
+      ['gen1', '312E3030'],
+      ['gen2', '322E3030'],
+      ['gen3-active', '332E3030'],
+    ] as const) {
       const c = card(id);
       sw(c, SELECT_SSSE);
       expect(tx(c, '00B2032C06')).toBe(`0304${v}9000`);
@@ -195,7 +203,9 @@ describe('EF05 and EF06 contents per generation', () => {
     expect(authenticate(c)).toBe('9000');
     const main = tx(c, '00B2093000').slice(4, -4);
     const ext = tx(c, '00B24E3000').slice(4, -4);
-    const text = Buffer.from(main + ext, 'hex').toString('latin1').replaceAll('\0', '');
+    const text = Buffer.from(main + ext, 'hex')
+      .toString('latin1')
+      .replaceAll('\0', '');
     expect(text).toBe(profile.holder.name);
   });
   it('nation, birthplace and birth date are BCD', () => {
@@ -290,7 +300,9 @@ describe('gen 3 personal data behind external authentication', () => {
     const data = fromHex('00112233445566778899AABBCCDDEEFF');
     const r = tx(c, '0088000010' + toHex(data));
     const answer = r.endsWith('9000') ? fromHex(r.slice(0, -4)) : fromHex(tx(c, '00C0000010').slice(0, -4));
-    expect(new PsamSimulator().checkInternalAuthenticate('3des', chipSerialFromAtr(c.atr)!, data, answer)).toBe(true);
+    expect(
+      new PsamSimulator().checkInternalAuthenticate('3des', chipSerialFromAtr(c.atr)!, data, answer),
+    ).toBe(true);
   });
   it('EF07 and EF08 are readable with READ BINARY only after authentication', () => {
     const c = card('gen2');

@@ -135,7 +135,11 @@ export class SocialSecurityCard implements ApduCard {
       0x6f,
       tlv(0x84, SSSE_AID),
       profile.generation === 3
-        ? tlv(0xa5, tlv(0x88, new Uint8Array([0x01])), tlv(0x9f0c, new Uint8Array([0x86, 0x01, ALGORITHM_ID[this.algorithm]])))
+        ? tlv(
+            0xa5,
+            tlv(0x88, new Uint8Array([0x01])),
+            tlv(0x9f0c, new Uint8Array([0x86, 0x01, ALGORITHM_ID[this.algorithm]])),
+          )
         : tlv(0xa5, tlv(0x88, new Uint8Array([0x01]))),
     );
     this.ssse = {
@@ -150,7 +154,11 @@ export class SocialSecurityCard implements ApduCard {
     };
     const fin = financialFiles(profile);
     this.debit = fin
-      ? { id: 'DEBIT', fci: fin.fci, efs: [{ kind: 'record', fid: 0x0001, sfi: 1, records: fin.records, access: 'free' }] }
+      ? {
+          id: 'DEBIT',
+          fci: fin.fci,
+          efs: [{ kind: 'record', fid: 0x0001, sfi: 1, records: fin.records, access: 'free' }],
+        }
       : null;
     this.gpoAnswer = fin ? fin.gpo : null;
     this.mf = { id: 'MF', fci: null, efs: [] };
@@ -412,7 +420,8 @@ export class SocialSecurityCard implements ApduCard {
       : authCryptogram(this.algorithm, this.authKey, challenge);
     if (bytesEqual(expected, a.data)) {
       if (this.stateValue.keyTriesLeft !== KEY_RETRY_LIMIT) {
-        if (!this.persist({ ...this.stateValue, keyTriesLeft: KEY_RETRY_LIMIT })) return response(SW.MEMORY_FAILURE);
+        if (!this.persist({ ...this.stateValue, keyTriesLeft: KEY_RETRY_LIMIT }))
+          return response(SW.MEMORY_FAILURE);
       }
       this.keyAuthenticated = true;
       return response(SW.OK);
@@ -569,7 +578,12 @@ export class SocialSecurityCard implements ApduCard {
     const pin = decodePinBcd(pinBytes);
     if (pin === null || !/^[0-9]{6}$/.test(pin)) return response(SW.WRONG_DATA);
     const s = this.stateValue;
-    const next = { ...s, pin: hashSecret(pin), pinTriesLeft: s.pinRetryLimit, pinInitial: pin === INITIAL_PIN };
+    const next = {
+      ...s,
+      pin: hashSecret(pin),
+      pinTriesLeft: s.pinRetryLimit,
+      pinInitial: pin === INITIAL_PIN,
+    };
     if (!this.persist(next)) return response(SW.MEMORY_FAILURE);
     this.pinVerified = false;
     return response(SW.OK);

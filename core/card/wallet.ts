@@ -29,5 +29,7 @@ export function resolveCard(arg: string): WalletCard {
     const bundled = join(BUNDLED_CARDS_DIR, `${arg}.json`);
     if (existsSync(bundled)) return { file: bundled, profile: loadProfile(bundled) };
   }
-  throw new ProfileError(arg, [{ path: '', message: 'no such card file, and no bundled card with this id (see `sscard cards`)' }]);
+  throw new ProfileError(arg, [
+    { path: '', message: 'no such card file, and no bundled card with this id (see `sscard cards`)' },
+  ]);
 }

@@ -13,7 +13,8 @@ function charValue(ch: string): number {
 }
 
 export function cardNumberCheckChar(first8: string): string {
-  if (!/^[0-9A-Z]{8}$/.test(first8)) throw new Error(`card number body must be 8 characters 0-9/A-Z: '${first8}'`);
+  if (!/^[0-9A-Z]{8}$/.test(first8))
+    throw new Error(`card number body must be 8 characters 0-9/A-Z: '${first8}'`);
   let sum = 0;
   for (let i = 0; i < 8; i++) sum += charValue(first8[i]!) * WEIGHTS[i]!;
   const c = 11 - (sum % 11);
@@ -26,5 +27,7 @@ export function checkCardNumber(cardNumber: string): string | null {
     return 'card number must be 8 characters 0-9/A-Z followed by a check character 0-9/X';
   }
   const expected = cardNumberCheckChar(cardNumber.slice(0, 8));
-  return cardNumber[8] === expected ? null : `check character should be '${expected}', not '${cardNumber[8]}'`;
+  return cardNumber[8] === expected
+    ? null
+    : `check character should be '${expected}', not '${cardNumber[8]}'`;
 }

@@ -24,7 +24,8 @@ export interface MainlandIdParts {
 export function checkMainlandId(id: string): string | null {
   if (!/^[0-9]{17}[0-9X]$/.test(id)) return 'citizen ID number must be 17 digits followed by a digit or X';
   const parts = mainlandIdParts(id);
-  if (!isValidDate(parts.birthDate)) return `birth date ${parts.birthDate} inside the ID number is not a date`;
+  if (!isValidDate(parts.birthDate))
+    return `birth date ${parts.birthDate} inside the ID number is not a date`;
   const expected = idCheckChar(id.slice(0, 17));
   return id[17] === expected ? null : `check character should be '${expected}', not '${id[17]}'`;
 }

@@ -61,7 +61,8 @@ async function must(reader: CardReader, hex: string | Uint8Array, step: string):
 async function recordByTag(reader: CardReader, sfi: number, tag: number, step: string): Promise<Uint8Array> {
   const p2 = (sfi << 3) | 0x00;
   const rec = await must(reader, Uint8Array.of(0x00, 0xb2, tag, p2, 0x00), step);
-  if (rec[0] !== tag || rec.length < 2) throw new CardReadError(`${step}: record is not tag ${tag.toString(16)}`, step);
+  if (rec[0] !== tag || rec.length < 2)
+    throw new CardReadError(`${step}: record is not tag ${tag.toString(16)}`, step);
   return rec.subarray(2, 2 + rec[1]!);
 }
 
@@ -80,7 +81,8 @@ export async function readCard(reader: CardReader, options: ReadCardOptions = {}
   const algorithm: Algorithm = algId && algId[2] === 0x03 ? 'sm4' : '3des';
 
   const ef05 = new Map<number, Uint8Array>();
-  for (const tag of [1, 2, 3, 4, 5, 6, 7]) ef05.set(tag, await recordByTag(reader, 5, tag, `READ EF05 tag ${tag}`));
+  for (const tag of [1, 2, 3, 4, 5, 6, 7])
+    ef05.set(tag, await recordByTag(reader, 5, tag, `READ EF05 tag ${tag}`));
   const version = String.fromCharCode(...ef05.get(3)!);
   const genDigit = version[0];
   const generation = genDigit === '1' ? 1 : genDigit === '2' ? 2 : genDigit === '3' ? 3 : null;
@@ -96,8 +98,10 @@ export async function readCard(reader: CardReader, options: ReadCardOptions = {}
   }
 
   const ef06 = new Map<number, Uint8Array>();
-  const tags = generation === 1 ? [0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d] : [0x08, 0x09, 0x4e, 0x0a, 0x0b, 0x0c, 0x0d];
-  for (const tag of tags) ef06.set(tag, await recordByTag(reader, 6, tag, `READ EF06 tag ${tag.toString(16)}`));
+  const tags =
+    generation === 1 ? [0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d] : [0x08, 0x09, 0x4e, 0x0a, 0x0b, 0x0c, 0x0d];
+  for (const tag of tags)
+    ef06.set(tag, await recordByTag(reader, 6, tag, `READ EF06 tag ${tag.toString(16)}`));
 
   let pan: string | null = null;
   if (generation >= 2) {
@@ -110,7 +114,8 @@ export async function readCard(reader: CardReader, options: ReadCardOptions = {}
   }
 
   const cardNumber = gbkDecode(anTrim(ef05.get(7)!));
-  const name = gbkDecode(anTrim(ef06.get(0x09)!)) + (ef06.has(0x4e) ? gbkDecode(anTrim(ef06.get(0x4e)!)) : '');
+  const name =
+    gbkDecode(anTrim(ef06.get(0x09)!)) + (ef06.has(0x4e) ? gbkDecode(anTrim(ef06.get(0x4e)!)) : '');
   const sexCode = String.fromCharCode(...ef06.get(0x0a)!);
   return {
     atr: toHex(atr),
