@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# One-step set-up on Debian/Ubuntu: the PC/SC stack (pcscd, vsmartcard's vpcd driver,
+# pcsc-tools, the PC/SC headers the `smartcard` addon builds against), a C++ toolchain for
+# native addons, then the npm dependencies exactly as locked.
+#   SSCARD_SKIP_APT=1  skips the system packages (already installed, or no root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${SSCARD_SKIP_APT:-0}" != "1" ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends \
+    pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools python3 make g++ ca-certificates
+fi
+
+# The Electron binary is downloaded separately and cannot be fetched on offline machines;
+# the CLI, the tests and the web host do not need it.
+export ELECTRON_SKIP_BINARY_DOWNLOAD=1
+npm ci --no-audit --no-fund
+echo "SSCard Lab is set up. Run 'npm start' for the demo, 'npm test' for the tests."
