@@ -1,6 +1,6 @@
 import { openLedgerDb } from './ledger/db.ts';
 import { Ledger, type Balances, type CardAccountKind, type SecurityState } from './ledger/ledger.ts';
-import { SocialSecurityCard, KEY_RETRY_LIMIT, type CardSecurityState } from './card/social-security-card.ts';
+import { SocialSecurityCard, KEY_RETRY_LIMIT } from './card/social-security-card.ts';
 import { hashSecret } from './card/pin.ts';
 import { profilePinInitial, type CardProfile } from './card/profile.ts';
 import { secureRandom, type RandomSource } from './card/crypto.ts';
@@ -17,26 +17,6 @@ export interface CardStore {
   security(cardId: string): Omit<SecurityState, 'pinHash'>;
   balances(cardId: string): Balances;
   close(): void;
-}
-
-function toLedgerState(s: CardSecurityState): SecurityState {
-  return {
-    pinHash: s.pin,
-    pinTriesLeft: s.pinTriesLeft,
-    pinRetryLimit: s.pinRetryLimit,
-    pinInitial: s.pinInitial,
-    keyTriesLeft: s.keyTriesLeft,
-  };
-}
-
-function fromLedgerState(s: SecurityState): CardSecurityState {
-  return {
-    pin: s.pinHash,
-    pinTriesLeft: s.pinTriesLeft,
-    pinRetryLimit: s.pinRetryLimit,
-    pinInitial: s.pinInitial,
-    keyTriesLeft: s.keyTriesLeft,
-  };
 }
 
 /** The profile as stored in the ledger: no PIN and no password, even hashed. */
@@ -92,8 +72,8 @@ export function openCardStore(dbPath: string, clock: () => Date = () => new Date
           keyTriesLeft: KEY_RETRY_LIMIT,
         });
       return new SocialSecurityCard(profile, {
-        state: fromLedgerState(stored),
-        persist: (s) => ledger.saveSecurity(cardId, toLedgerState(s)),
+        state: stored,
+        persist: (s) => ledger.saveSecurity(cardId, s),
         random: options.random ?? secureRandom,
       });
     },

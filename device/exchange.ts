@@ -1,5 +1,6 @@
 import type { CardReader } from './reader.ts';
 import { parseApdu } from '../core/card/apdu.ts';
+import { concatBytes } from '../core/card/hex.ts';
 
 /** The same command with its Le set to `le` (appended when the command had none). */
 function withLe(command: Uint8Array, le: number): Uint8Array {
@@ -33,15 +34,7 @@ export async function exchange(reader: CardReader, command: Uint8Array): Promise
     sw = swOf(resp);
     chunks.push(resp.subarray(0, resp.length - 2));
   }
-  let len = 0;
-  for (const c of chunks) len += c.length;
-  const data = new Uint8Array(len);
-  let off = 0;
-  for (const c of chunks) {
-    data.set(c, off);
-    off += c.length;
-  }
-  return { data, sw };
+  return { data: concatBytes(...chunks), sw };
 }
 
 function swOf(resp: Uint8Array): number {

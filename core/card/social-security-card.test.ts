@@ -438,7 +438,7 @@ describe('PIN of the social security application', () => {
     const c = card('gen3-active');
     const json = JSON.stringify(c.state);
     expect(json).not.toContain('258014');
-    expect(c.state.pin.alg).toBe('scrypt');
+    expect(c.state.pinHash.alg).toBe('scrypt');
   });
   it('restores persisted state: a blocked counter stays blocked in a new card object', () => {
     const a = card('gen3-active');

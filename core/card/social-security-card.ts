@@ -11,6 +11,7 @@ import {
   mac4,
   secureRandom,
   blockSize,
+  sm4Available,
   type Algorithm,
   type RandomSource,
 } from './crypto.ts';
@@ -26,7 +27,7 @@ import { profilePinInitial, profileRefusesInitialPin, type CardProfile } from '.
  * writes EEPROM before sending the status word: a restart never resets a counter.
  */
 export interface CardSecurityState {
-  readonly pin: SecretHash;
+  readonly pinHash: SecretHash;
   readonly pinTriesLeft: number;
   readonly pinRetryLimit: number;
   readonly pinInitial: boolean;
@@ -113,6 +114,9 @@ export class SocialSecurityCard implements ApduCard {
     this.profile = profile;
     this.generation = profile.generation;
     this.algorithm = profile.algorithm;
+    if (this.algorithm === 'sm4' && !sm4Available()) {
+      throw new Error(`card ${profile.id} uses SM4 keys, which this Node.js runtime's OpenSSL does not provide`);
+    }
     this.t0 = profile.protocol === 'T=0';
     this.refuseInitialPin = profileRefusesInitialPin(profile);
     this.random = options.random ?? secureRandom;
@@ -122,7 +126,7 @@ export class SocialSecurityCard implements ApduCard {
     this.authKey = diversify(this.algorithm, TEST_MASTER_KEYS.rksse, serial);
     this.pinKey = diversify(this.algorithm, TEST_MASTER_KEYS.pin, serial);
     this.stateValue = options.state ?? {
-      pin: hashSecret(profile.pin),
+      pinHash: hashSecret(profile.pin),
       pinRetryLimit: profile.pinRetryLimit,
       pinTriesLeft: profile.pinTriesLeft ?? profile.pinRetryLimit,
       pinInitial: profilePinInitial(profile),
@@ -452,7 +456,7 @@ export class SocialSecurityCard implements ApduCard {
   /** Common PIN check: answers null when the PIN matched, else the response to send. */
   private checkPin(pin: string): Uint8Array | null {
     const s = this.stateValue;
-    if (verifySecret(s.pin, pin)) {
+    if (verifySecret(s.pinHash, pin)) {
       if (s.pinTriesLeft !== s.pinRetryLimit && !this.persist({ ...s, pinTriesLeft: s.pinRetryLimit })) {
         return response(SW.MEMORY_FAILURE);
       }
@@ -517,7 +521,9 @@ export class SocialSecurityCard implements ApduCard {
     const fail = this.checkPin(oldPin);
     if (fail) return fail;
     const s = this.stateValue;
-    if (!this.persist({ ...s, pin: hashSecret(newPin), pinTriesLeft: s.pinRetryLimit, pinInitial: false })) {
+    if (
+      !this.persist({ ...s, pinHash: hashSecret(newPin), pinTriesLeft: s.pinRetryLimit, pinInitial: false })
+    ) {
       return response(SW.MEMORY_FAILURE);
     }
     this.pinVerified = false;
@@ -580,7 +586,7 @@ export class SocialSecurityCard implements ApduCard {
     const s = this.stateValue;
     const next = {
       ...s,
-      pin: hashSecret(pin),
+      pinHash: hashSecret(pin),
       pinTriesLeft: s.pinRetryLimit,
       pinInitial: pin === INITIAL_PIN,
     };

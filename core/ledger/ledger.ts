@@ -1,5 +1,9 @@
 import type Database from 'better-sqlite3';
 import { latestVersion, userVersion } from './migrations.ts';
+import type { SecretHash } from '../card/pin.ts';
+import type { CardSecurityState } from '../card/social-security-card.ts';
+
+export type { SecretHash };
 
 /**
  * The ledger: virtual cards, their persistent security state (the chip's EEPROM), the bank
@@ -8,16 +12,6 @@ import { latestVersion, userVersion } from './migrations.ts';
  * Money is integer fen throughout (1 yuan = 100 fen). Every balance and amount is kept
  * within Number.MAX_SAFE_INTEGER so that it reads back into a JS number exactly.
  */
-
-/** A salted scrypt hash (same shape as core/card/pin.ts, declared here to keep the ledger standalone). */
-export interface SecretHash {
-  readonly alg: 'scrypt';
-  readonly n: number;
-  readonly r: number;
-  readonly p: number;
-  readonly salt: string; // hex
-  readonly hash: string; // hex
-}
 
 export type CardStatus = 'active' | 'not-activated' | 'loss-reported' | 'closed';
 export type CardGeneration = 1 | 2 | 3;
@@ -42,13 +36,8 @@ export interface CardRow extends CardInput {
   readonly updatedAt: string;
 }
 
-export interface SecurityState {
-  readonly pinHash: SecretHash;
-  readonly pinTriesLeft: number;
-  readonly pinRetryLimit: number;
-  readonly pinInitial: boolean;
-  readonly keyTriesLeft: number;
-}
+/** The card's persistent security state (its EEPROM), exactly as the emulator keeps it. */
+export type SecurityState = CardSecurityState;
 
 export interface SecurityRow extends SecurityState {
   readonly cardId: string;
