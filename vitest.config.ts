@@ -12,5 +12,6 @@ export default defineConfig({
     ],
     testTimeout: 30_000,
     pool: 'forks',
+    globalSetup: ['e2e/global-setup.ts'],
   },
 });

@@ -10,6 +10,10 @@ import { ReaderError } from '../device/errors.ts';
 import { readCard, CardReadError, type CardReading } from '../core/terminal/read-card.ts';
 import { openCardStore, type CardStore } from '../core/card-store.ts';
 import { defaultDbPath } from '../core/paths.ts';
+import { PcscReader } from '../device/pcsc-reader.ts';
+import { listPcscReaders, matchReader } from '../device/pcsc.ts';
+import { VpcdBridge, VPCD_BASE_PORT } from '../device/vpcd-bridge.ts';
+import { ApduTrace } from '../device/trace.ts';
 
 const HELP = `sscard — SSCard Lab (社保卡终端实验室) command line
 
@@ -21,11 +25,18 @@ Usage:
                                                  (data then SW) as uppercase hex, one per line
   sscard read --card <card> [--db <file>] [--json]
                                                  read the card as a POS does (in-process reader)
+  sscard read [--reader <name>] [--json]         read the 社保卡 in a PC/SC reader (virtual or real)
+  sscard apdu --reader <name> <APDU hex>…        send raw APDUs to the card in a PC/SC reader
+  sscard readers [--json]                        list PC/SC readers and whether a card is in them
+  sscard serve --card <card> [--slot 0|1] [--db <file>] [--vpcd <host:port>] [--trace]
+                                                 insert the virtual card into a vpcd slot of
+                                                 pcscd until Ctrl-C
   sscard demo [--db <file>]                      read every bundled card through the
                                                  in-process reader, ledger on the default file
   sscard help | --help
 
 <card> is a card profile JSON file or the id of a bundled card (see 'sscard cards').
+<name> is a PC/SC reader name or a unique part of it ("PCD 00 01").
 --db keeps PIN counters and accounts in a SQLite ledger: a wrong PIN stays counted.
 Exit codes: 0 ok, 1 bad input (file, APDU, value), 2 declined/refused, 64 usage error.`;
 
@@ -102,13 +113,20 @@ function cmdCards(args: string[], io: CliIo): number {
 function cmdApdu(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {
     card: { type: 'string' },
+    reader: { type: 'string' },
     db: { type: 'string' },
     help: { type: 'boolean' },
   });
   if (values.help) {
-    return Promise.resolve(help(io, 'sscard apdu --card <card> [--db <file>] <APDU hex>…'));
+    return Promise.resolve(
+      help(
+        io,
+        'sscard apdu --card <card> [--db <file>] <APDU hex>…\nsscard apdu --reader <name> <APDU hex>…',
+      ),
+    );
   }
-  const cardArg = requireString(values, 'card');
+  if (values.card && values.reader) throw new UsageError('give either --card or --reader, not both');
+  if (!values.card && !values.reader) throw new UsageError('--card or --reader is required');
   if (positionals.length === 0)
     throw new UsageError('give at least one APDU in hex, e.g. 00A404000F7378312E73682EC9E7BBE1B1A3D5CF');
   // Parse every APDU before the card is powered: a typo in the fifth must not leave four sent.
@@ -120,7 +138,11 @@ function cmdApdu(args: string[], io: CliIo): Promise<number> {
       throw e;
     }
   });
-  const { profile } = resolveCard(cardArg);
+  if (typeof values.reader === 'string') {
+    if (values.db) throw new UsageError('--db applies to virtual cards (--card), not to a PC/SC reader');
+    return sendToPcsc(values.reader, apdus, io);
+  }
+  const { profile } = resolveCard(values.card as string);
   return withStore((values.db as string | undefined) ?? ':memory:', async (store) => {
     const reader = new VirtualReader();
     reader.insert(store!.open(profile));
@@ -162,12 +184,22 @@ async function readOne(profile: CardProfile, store: CardStore): Promise<CardRead
 function cmdRead(args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {
     card: { type: 'string' },
+    reader: { type: 'string' },
     db: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean' },
   });
-  if (values.help) return Promise.resolve(help(io, 'sscard read --card <card> [--db <file>] [--json]'));
-  const { profile } = resolveCard(requireString(values, 'card'));
+  if (values.help) {
+    return Promise.resolve(
+      help(io, 'sscard read --card <card> [--db <file>] [--json]\nsscard read [--reader <name>] [--json]'),
+    );
+  }
+  if (values.card && values.reader) throw new UsageError('give either --card or --reader, not both');
+  if (!values.card) {
+    if (values.db) throw new UsageError('--db applies to virtual cards (--card), not to a PC/SC reader');
+    return readFromPcsc(values.reader as string | undefined, values.json === true, io);
+  }
+  const { profile } = resolveCard(values.card as string);
   const dbPath = (values.db as string | undefined) ?? ':memory:';
   return withStore(dbPath, async (store) => {
     const r = await readOne(profile, store!);
@@ -215,13 +247,145 @@ function padDisplay(text: string, width: number): string {
   return text + ' '.repeat(Math.max(0, width - w));
 }
 
+async function sendToPcsc(wanted: string, apdus: Uint8Array[], io: CliIo): Promise<number> {
+  const name = matchReader(
+    listPcscReaders().map((r) => r.name),
+    wanted,
+  );
+  const reader = new PcscReader(name);
+  try {
+    await reader.connect();
+    for (const apdu of apdus) io.out(toHex(await reader.transmit(apdu)));
+    return EXIT.OK;
+  } finally {
+    await reader.close();
+  }
+}
+
+async function readFromPcsc(wanted: string | undefined, json: boolean, io: CliIo): Promise<number> {
+  const readers = listPcscReaders();
+  let name: string;
+  if (wanted)
+    name = matchReader(
+      readers.map((r) => r.name),
+      wanted,
+    );
+  else {
+    const withCard = readers.find((r) => r.cardPresent);
+    if (!withCard) {
+      throw new ReaderError(
+        'NO_CARD',
+        readers.length
+          ? `no card in any PC/SC reader (${readers.map((r) => r.name).join(', ')})`
+          : 'no PC/SC readers: is pcscd running?',
+      );
+    }
+    name = withCard.name;
+  }
+  const reader = new PcscReader(name);
+  try {
+    const r = await readCard(reader);
+    if (json) io.out(JSON.stringify({ reader: name, ...r }, null, 2));
+    else {
+      io.out(`Reader: ${name}`);
+      printReading(io, r);
+    }
+    return EXIT.OK;
+  } finally {
+    await reader.close();
+  }
+}
+
+function cmdReaders(args: string[], io: CliIo): number {
+  const { values } = parse(args, { json: { type: 'boolean' }, help: { type: 'boolean' } });
+  if (values.help)
+    return help(io, 'sscard readers [--json]   list PC/SC readers and whether a card is present');
+  const readers = listPcscReaders();
+  if (values.json) {
+    io.out(JSON.stringify(readers, null, 2));
+    return EXIT.OK;
+  }
+  if (!readers.length) {
+    io.out('No PC/SC readers. Is pcscd running? (see README: "PC/SC")');
+    return EXIT.OK;
+  }
+  for (const r of readers)
+    io.out(`${r.name}\t${r.cardPresent ? `card present  ATR ${r.atr ?? '?'}` : 'no card'}`);
+  return EXIT.OK;
+}
+
+function parseVpcd(text: string): { host: string; port: number } {
+  const m = /^([^:]+):(\d{1,5})$/.exec(text);
+  if (!m || Number(m[2]) > 65535)
+    throw new UsageError(`--vpcd must be host:port, e.g. 127.0.0.1:35963 (got '${text}')`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+async function cmdServe(args: string[], io: CliIo, signal: AbortSignal | undefined): Promise<number> {
+  const { values } = parse(args, {
+    card: { type: 'string' },
+    slot: { type: 'string' },
+    db: { type: 'string' },
+    vpcd: { type: 'string' },
+    trace: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    return help(io, 'sscard serve --card <card> [--slot 0|1] [--db <file>] [--vpcd <host:port>] [--trace]');
+  }
+  const slotText = (values.slot as string | undefined) ?? '0';
+  if (slotText !== '0' && slotText !== '1') throw new UsageError(`--slot must be 0 or 1 (got '${slotText}')`);
+  const slot = Number(slotText);
+  const target = values.vpcd
+    ? parseVpcd(values.vpcd as string)
+    : { host: '127.0.0.1', port: VPCD_BASE_PORT + slot };
+  const { profile } = resolveCard(requireString(values, 'card'));
+  return withStore((values.db as string | undefined) ?? ':memory:', async (store) => {
+    const trace = values.trace ? new ApduTrace() : undefined;
+    trace?.subscribe((e) => io.out(`${e.command}  →  ${e.response}   ${e.meaning}`));
+    const bridge = new VpcdBridge({
+      card: store!.open(profile),
+      slot,
+      ...target,
+      ...(trace ? { trace } : {}),
+    });
+    io.out(
+      `Serving ${profile.id} (gen ${profile.generation}, card ${profile.card.number}) as PC/SC reader "${bridge.readerName}" via vpcd ${target.host}:${target.port}${values.db ? `, ledger ${values.db as string}` : ''}.`,
+    );
+    if (!bridge.quickAck)
+      io.err('sscard: TCP_QUICKACK unavailable (module sockopt missing): each APDU will take ~40 ms');
+    bridge.on('connected', () => io.out('Card inserted (connected to vpcd). Press Ctrl-C to remove it.'));
+    bridge.on('disconnected', (why) => {
+      if (why !== 'removed') io.out(`Card out of the reader: ${why}; reconnecting…`);
+    });
+    const slow = setTimeout(() => {
+      if (!bridge.connected) {
+        io.err(
+          `sscard: still waiting for vpcd on ${target.host}:${target.port}: is pcscd running with vsmartcard-vpcd? (see README, "PC/SC")`,
+        );
+      }
+    }, 3000);
+    bridge.start();
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      signal?.addEventListener('abort', stop, { once: true });
+    });
+    clearTimeout(slow);
+    await bridge.stop();
+    io.out('Card removed.');
+    return EXIT.OK;
+  });
+}
+
 function help(io: CliIo, text: string): number {
   io.out(text);
   return EXIT.OK;
 }
 
 /** Runs the CLI; returns the exit code. Errors become one clear line on stderr. */
-export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
+export async function run(argv: string[], io: CliIo = processIo, signal?: AbortSignal): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
@@ -239,6 +403,10 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
         return await cmdRead(rest, io);
       case 'demo':
         return await cmdDemo(rest, io);
+      case 'readers':
+        return cmdReaders(rest, io);
+      case 'serve':
+        return await cmdServe(rest, io, signal);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }

@@ -1,0 +1,241 @@
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
+import type { VirtualCard } from './reader.ts';
+import type { ApduTrace } from './trace.ts';
+
+/**
+ * Presents a virtual card to the real PC/SC stack through vsmartcard's vpcd driver: pcscd
+ * listens on 127.0.0.1:35963 (reader "Virtual PCD 00 00") and 35964 ("… 00 01"); the card
+ * side connects as a TCP client. Connected = card inserted; disconnected = card removed.
+ *
+ * Frames both ways: a 2-byte big-endian length, then the payload. From vpcd, a 1-byte
+ * payload is a control (0 power off, 1 power on, 2 reset, 4 send the ATR; only 4 is
+ * answered), anything else a command APDU to answer with a response APDU.
+ */
+export const VPCD_BASE_PORT = 35963;
+
+export const VPCD_CONTROL = { POWER_OFF: 0, POWER_ON: 1, RESET: 2, GET_ATR: 4 } as const;
+
+export function vpcdReaderName(slot: number): string {
+  return `Virtual PCD 00 ${String(slot).padStart(2, '0')}`;
+}
+
+type SetSockOpt = (socket: Socket, level: number, option: number, value: number) => void;
+
+const IPPROTO_TCP = 6;
+const TCP_QUICKACK = 12;
+
+/**
+ * Debian's vpcd writes a frame's length and its APDU in two small sends; with delayed ACKs
+ * each APDU then waits ≈40 ms. Re-arming TCP_QUICKACK after every read (it is not sticky)
+ * removes the wait. Loaded lazily: without the native `sockopt` module the bridge still
+ * works, only slower.
+ */
+function loadSetSockOpt(): SetSockOpt | null {
+  try {
+    const require = createRequire(import.meta.url);
+    return (require('sockopt') as { setsockopt: SetSockOpt }).setsockopt;
+  } catch {
+    return null;
+  }
+}
+
+export interface VpcdBridgeOptions {
+  card: VirtualCard;
+  slot?: number;
+  host?: string;
+  port?: number;
+  /** First reconnect delay; doubles up to maxReconnectDelayMs while pcscd is away. */
+  reconnectDelayMs?: number;
+  maxReconnectDelayMs?: number;
+  trace?: ApduTrace;
+  /** Set TCP_QUICKACK after every read (default true). */
+  quickAck?: boolean;
+}
+
+export interface VpcdBridgeEvents {
+  connected: [];
+  disconnected: [reason: string];
+  control: [code: number];
+}
+
+/** Splits a byte stream into vpcd frames; keeps a partial frame until the rest arrives. */
+export class FrameReader {
+  private buffer: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Buffer[] {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    const frames: Buffer[] = [];
+    while (this.buffer.length >= 2) {
+      const len = this.buffer.readUInt16BE(0);
+      if (this.buffer.length < 2 + len) break;
+      frames.push(this.buffer.subarray(2, 2 + len));
+      this.buffer = this.buffer.subarray(2 + len);
+    }
+    return frames;
+  }
+}
+
+export function encodeFrame(payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(2 + payload.length);
+  out.writeUInt16BE(payload.length, 0);
+  out.set(payload, 2);
+  return out;
+}
+
+export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
+  readonly slot: number;
+  readonly host: string;
+  readonly port: number;
+  readonly readerName: string;
+  private readonly card: VirtualCard;
+  private readonly trace: ApduTrace | undefined;
+  private readonly setsockopt: SetSockOpt | null;
+  private readonly baseDelay: number;
+  private readonly maxDelay: number;
+  private socket: Socket | null = null;
+  private running = false;
+  private isConnected = false;
+  private delay: number;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(options: VpcdBridgeOptions) {
+    super();
+    this.card = options.card;
+    this.slot = options.slot ?? 0;
+    this.host = options.host ?? '127.0.0.1';
+    this.port = options.port ?? VPCD_BASE_PORT + this.slot;
+    this.readerName = vpcdReaderName(this.slot);
+    this.trace = options.trace;
+    this.setsockopt = options.quickAck === false ? null : loadSetSockOpt();
+    this.baseDelay = options.reconnectDelayMs ?? 250;
+    this.maxDelay = options.maxReconnectDelayMs ?? 4000;
+    this.delay = this.baseDelay;
+  }
+
+  /** Whether TCP_QUICKACK is in use (false: the `sockopt` module is missing or disabled). */
+  get quickAck(): boolean {
+    return this.setsockopt !== null;
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** Inserts the card: connects to vpcd, and keeps reconnecting if pcscd goes away. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.connect();
+  }
+
+  /** Removes the card: closes the connection and stops reconnecting. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const socket = this.socket;
+    if (!socket) return;
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.destroy();
+    });
+  }
+
+  /** Resolves once connected to vpcd (rejects after timeoutMs). */
+  waitConnected(timeoutMs = 5000): Promise<void> {
+    if (this.isConnected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.off('connected', done);
+        reject(
+          new Error(
+            `vpcd at ${this.host}:${this.port} did not accept the card within ${timeoutMs} ms (is pcscd running with vsmartcard-vpcd?)`,
+          ),
+        );
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      this.once('connected', done);
+    });
+  }
+
+  private connect(): void {
+    const socket = new Socket();
+    this.socket = socket;
+    const frames = new FrameReader();
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      this.isConnected = true;
+      this.delay = this.baseDelay;
+      this.emit('connected');
+    });
+    socket.on('data', (chunk: Buffer) => {
+      this.rearmQuickAck(socket);
+      for (const frame of frames.push(chunk)) this.handle(socket, frame);
+    });
+    socket.on('error', () => {
+      // 'close' follows and decides about reconnecting; the reason is in the close event.
+    });
+    socket.on('close', (hadError) => {
+      const was = this.isConnected;
+      this.isConnected = false;
+      this.socket = null;
+      this.card.powerOff();
+      if (was)
+        this.emit(
+          'disconnected',
+          hadError ? 'connection error' : this.running ? 'pcscd closed the connection' : 'removed',
+        );
+      if (this.running) this.scheduleReconnect();
+    });
+    socket.connect(this.port, this.host);
+  }
+
+  private scheduleReconnect(): void {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.running) this.connect();
+    }, this.delay);
+    this.delay = Math.min(this.delay * 2, this.maxDelay);
+  }
+
+  private rearmQuickAck(socket: Socket): void {
+    if (!this.setsockopt) return;
+    try {
+      this.setsockopt(socket, IPPROTO_TCP, TCP_QUICKACK, 1);
+    } catch {
+      // The socket may be closing; the next read re-arms it.
+    }
+  }
+
+  private handle(socket: Socket, frame: Buffer): void {
+    if (frame.length === 1) {
+      const code = frame[0]!;
+      this.emit('control', code);
+      switch (code) {
+        case VPCD_CONTROL.POWER_OFF:
+          this.card.powerOff();
+          return;
+        case VPCD_CONTROL.POWER_ON:
+          this.card.powerOn();
+          return;
+        case VPCD_CONTROL.RESET:
+          this.card.reset();
+          return;
+        case VPCD_CONTROL.GET_ATR:
+          socket.write(encodeFrame(this.card.atr));
+          return;
+        default:
+          return; // unknown control: vpcd expects no answer
+      }
+    }
+    // Anything else is an APDU, malformed ones included: the card answers them all.
+    const resp = this.card.transmit(frame);
+    this.trace?.record(this.readerName, frame, resp);
+    socket.write(encodeFrame(resp));
+  }
+}
