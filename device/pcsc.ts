@@ -1,11 +1,12 @@
 import { createRequire } from 'node:module';
+import type * as SmartcardModule from 'smartcard';
 import { ReaderError, type ReaderErrorCode } from './errors.ts';
 
 /**
  * Access to the native `smartcard` (PC/SC) module, loaded on first use so that everything
  * else works on machines without libpcsclite or pcscd.
  */
-export type Smartcard = typeof import('smartcard');
+export type Smartcard = typeof SmartcardModule;
 export type PcscContext = InstanceType<Smartcard['Context']>;
 
 let cached: Smartcard | null = null;

@@ -115,7 +115,9 @@ export class SocialSecurityCard implements ApduCard {
     this.generation = profile.generation;
     this.algorithm = profile.algorithm;
     if (this.algorithm === 'sm4' && !sm4Available()) {
-      throw new Error(`card ${profile.id} uses SM4 keys, which this Node.js runtime's OpenSSL does not provide`);
+      throw new Error(
+        `card ${profile.id} uses SM4 keys, which this Node.js runtime's OpenSSL does not provide`,
+      );
     }
     this.t0 = profile.protocol === 'T=0';
     this.refuseInitialPin = profileRefusesInitialPin(profile);
