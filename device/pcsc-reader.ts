@@ -100,6 +100,7 @@ export class PcscReader extends EventEmitter implements CardReader {
     }
     try {
       const resp = new Uint8Array(await card.transmit(Buffer.from(command)));
+      if (resp.length < 2) throw new Error(`the reader returned ${resp.length} bytes and no status word`);
       this.trace?.record(this.name, command, resp);
       return resp;
     } catch (e) {

@@ -107,6 +107,30 @@ describe('vpcd bridge', () => {
     expect(toHex(await fake.next())).toBe('9000');
   });
 
+  it('a card that fails internally answers 6F00 instead of taking the bridge down', async () => {
+    const fake = new FakeVpcd();
+    fakes.push(fake);
+    const port = await fake.listen();
+    const inner = card('gen1');
+    const broken = {
+      ...inner,
+      atr: inner.atr,
+      powerOn: () => inner.powerOn(),
+      powerOff: () => inner.powerOff(),
+      reset: () => inner.reset(),
+      transmit: (): Uint8Array => {
+        throw new Error('bug');
+      },
+    };
+    const bridge = new VpcdBridge({ card: broken, port });
+    bridges.push(bridge);
+    bridge.start();
+    await bridge.waitConnected();
+    while (!fake.socket) await new Promise((r) => setTimeout(r, 5));
+    fake.send(fromHex('00A40000'));
+    expect(toHex(await fake.next())).toBe('6F00');
+  });
+
   it('a frame split over several TCP segments is answered once complete', async () => {
     const { fake } = await setup();
     const frame = encodeFrame(fromHex('00A404000F7378312E73682EC9E7BBE1B1A3D5CF'));

@@ -234,7 +234,13 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
       }
     }
     // Anything else is an APDU, malformed ones included: the card answers them all.
-    const resp = this.card.transmit(frame);
+    let resp: Uint8Array;
+    try {
+      resp = this.card.transmit(frame);
+    } catch {
+      resp = Uint8Array.of(0x6f, 0x00); // a card fault must not take the bridge down
+    }
+    if (socket.destroyed) return; // pulled out while it worked: no answer reaches the reader
     this.trace?.record(this.readerName, frame, resp);
     socket.write(encodeFrame(resp));
   }
