@@ -157,12 +157,16 @@ function printReading(io: CliIo, r: CardReading): void {
   const rows: [string, string][] = [
     ['代别 Generation', `${r.generation} (spec ${r.specVersion})`],
     ['卡号 Card number', `${r.cardNumber}${r.cardNumberValid ? '' : '  (check character INVALID)'}`],
-    ['社会保障号码 SSN', r.ssn],
-    ['姓名 Name', r.name],
-    ['性别 Sex', r.sex === 'male' ? '男 male' : r.sex === 'female' ? '女 female' : 'unknown'],
-    ['出生日期 Birth date', r.birthDate],
-    ['民族 Nation', r.nation],
-    ['出生地 Birthplace', r.birthplace],
+    ...((r.holderProtected
+      ? [['持卡人信息 Holder', '受保护，需 PSAM 外部认证 (protected: gen 3 personal data needs a PSAM)']]
+      : [
+          ['社会保障号码 SSN', r.ssn ?? ''],
+          ['姓名 Name', r.name ?? ''],
+          ['性别 Sex', r.sex === 'male' ? '男 male' : r.sex === 'female' ? '女 female' : 'unknown'],
+          ['出生日期 Birth date', r.birthDate ?? ''],
+          ['民族 Nation', r.nation ?? ''],
+          ['出生地 Birthplace', r.birthplace ?? ''],
+        ]) as [string, string][]),
     ['发卡日期 Issued', r.issueDate],
     ['有效期 Valid until', r.expiryDate],
     ['银行卡号 Bank card', r.pan ?? '— (no financial application)'],

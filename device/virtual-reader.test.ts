@@ -84,6 +84,26 @@ describe('APDU trace', () => {
 });
 
 describe('POS card read through the virtual reader', () => {
+  it('a real (non-simulator) gen 3 card is not sent the test keys: holder data reported protected', async () => {
+    const inner = card('gen3-initial-pin');
+    const foreignAtr = fromHex('3B6F00008031E06B0000000000000000000000'); // not "SSC" historical bytes
+    const realLike = {
+      atr: foreignAtr,
+      powerOn: () => (inner.powerOn(), foreignAtr),
+      powerOff: () => inner.powerOff(),
+      reset: () => (inner.reset(), foreignAtr),
+      transmit: (c: Uint8Array) => inner.transmit(c),
+    };
+    const trace = new ApduTrace();
+    const reader = new VirtualReader({ trace });
+    reader.insert(realLike);
+    const r = await readCard(reader);
+    expect(r).toMatchObject({ generation: 3, holderProtected: true, ssn: null, name: null });
+    expect(r.cardNumber).toBe(resolveCard('gen3-initial-pin').profile.card.number);
+    expect(trace.list().some((e) => e.meaning.startsWith('EXTERNAL AUTHENTICATE'))).toBe(false);
+    expect(inner.state.keyTriesLeft).toBe(3);
+  });
+
   for (const id of ['gen1', 'gen2', 'gen3-active', 'gen3-hong-kong', 'gen3-foreigner']) {
     it(`reads ${id} with the fixture's values`, async () => {
       const { profile: p } = resolveCard(id);

@@ -94,7 +94,7 @@ async function serveProcess(args: string[], slot: 0 | 1): Promise<ChildProcess> 
 
 async function stopProcess(child: ChildProcess): Promise<number | null> {
   child.kill('SIGINT');
-  const [code] = (await new Promise((r) => child.once('exit', (...a) => r(a)))) as [number | null];
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   children.splice(children.indexOf(child), 1);
   return code;
 }

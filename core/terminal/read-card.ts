@@ -2,7 +2,7 @@ import { exchange } from '../../device/exchange.ts';
 import type { CardReader } from '../../device/reader.ts';
 import { fromHex, toHex } from '../card/hex.ts';
 import { anTrim, cnDigits, gbkDecode } from '../card/codec.ts';
-import { chipSerialFromAtr } from '../card/atr.ts';
+import { chipSerialFromAtr, historicalBytes } from '../card/atr.ts';
 import { findTag } from '../card/tlv.ts';
 import { PsamSimulator } from '../card/psam.ts';
 import { describeSw, swHex } from '../card/status-words.ts';
@@ -21,12 +21,15 @@ export interface CardReading {
   expiryDate: string;
   cardNumber: string;
   cardNumberValid: boolean;
-  ssn: string;
-  name: string;
-  sex: 'male' | 'female' | 'unknown';
-  nation: string;
-  birthplace: string;
-  birthDate: string;
+  /** Holder data (EF06); null when it is protected and no PSAM can open it (see below). */
+  ssn: string | null;
+  name: string | null;
+  sex: 'male' | 'female' | 'unknown' | null;
+  nation: string | null;
+  birthplace: string | null;
+  birthDate: string | null;
+  /** True when EF06 stayed closed: a gen 3 card that is not ours, and no real PSAM. */
+  holderProtected: boolean;
   pan: string | null;
 }
 
@@ -67,7 +70,20 @@ async function recordByTag(reader: CardReader, sfi: number, tag: number, step: s
 }
 
 export interface ReadCardOptions {
+  /**
+   * The PSAM for gen 3 external authentication. Without one, the simulator's PSAM is used
+   * only for SSCard Lab's own virtual cards (recognised by their ATR): its test keys would
+   * fail on a real card, and three failures lock the card's key for good.
+   */
   psam?: PsamSimulator;
+}
+
+/** Whether the ATR is one of SSCard Lab's virtual cards (historical bytes 80 55 "SSC"). */
+export function isSimulatedCard(atr: Uint8Array): boolean {
+  const h = historicalBytes(atr);
+  return (
+    !!h && h.length >= 5 && h[0] === 0x80 && h[1] === 0x55 && h[2] === 0x53 && h[3] === 0x53 && h[4] === 0x43
+  );
 }
 
 /**
@@ -88,7 +104,8 @@ export async function readCard(reader: CardReader, options: ReadCardOptions = {}
   const generation = genDigit === '1' ? 1 : genDigit === '2' ? 2 : genDigit === '3' ? 3 : null;
   if (!generation) throw new CardReadError(`unknown specification version '${version}'`, 'READ EF05 tag 3');
 
-  if (generation === 3) {
+  const holderProtected = generation === 3 && !options.psam && !isSimulatedCard(atr);
+  if (generation === 3 && !holderProtected) {
     const serial = chipSerialFromAtr(atr);
     if (!serial) throw new CardReadError('the ATR carries no chip serial for key diversification', 'ATR');
     const challenge = await must(reader, '0084000008', 'GET CHALLENGE');
@@ -100,8 +117,10 @@ export async function readCard(reader: CardReader, options: ReadCardOptions = {}
   const ef06 = new Map<number, Uint8Array>();
   const tags =
     generation === 1 ? [0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d] : [0x08, 0x09, 0x4e, 0x0a, 0x0b, 0x0c, 0x0d];
-  for (const tag of tags)
-    ef06.set(tag, await recordByTag(reader, 6, tag, `READ EF06 tag ${tag.toString(16)}`));
+  if (!holderProtected) {
+    for (const tag of tags)
+      ef06.set(tag, await recordByTag(reader, 6, tag, `READ EF06 tag ${tag.toString(16)}`));
+  }
 
   let pan: string | null = null;
   if (generation >= 2) {
@@ -114,9 +133,17 @@ export async function readCard(reader: CardReader, options: ReadCardOptions = {}
   }
 
   const cardNumber = gbkDecode(anTrim(ef05.get(7)!));
-  const name =
-    gbkDecode(anTrim(ef06.get(0x09)!)) + (ef06.has(0x4e) ? gbkDecode(anTrim(ef06.get(0x4e)!)) : '');
-  const sexCode = String.fromCharCode(...ef06.get(0x0a)!);
+  const text = (tag: number) => {
+    const v = ef06.get(tag);
+    return v ? gbkDecode(anTrim(v)) : null;
+  };
+  const digits = (tag: number) => {
+    const v = ef06.get(tag);
+    return v ? cnDigits(v) : null;
+  };
+  const name = holderProtected ? null : (text(0x09) ?? '') + (text(0x4e) ?? '');
+  const sexCode = text(0x0a);
+  const birth = digits(0x0d);
   return {
     atr: toHex(atr),
     generation,
@@ -128,12 +155,13 @@ export async function readCard(reader: CardReader, options: ReadCardOptions = {}
     expiryDate: isoDate(cnDigits(ef05.get(6)!)),
     cardNumber,
     cardNumberValid: checkCardNumber(cardNumber) === null,
-    ssn: gbkDecode(anTrim(ef06.get(0x08)!)),
+    ssn: text(0x08),
     name,
-    sex: sexCode === '1' ? 'male' : sexCode === '2' ? 'female' : 'unknown',
-    nation: cnDigits(ef06.get(0x0b)!),
-    birthplace: cnDigits(ef06.get(0x0c)!),
-    birthDate: isoDate(cnDigits(ef06.get(0x0d)!)),
+    sex: sexCode === null ? null : sexCode === '1' ? 'male' : sexCode === '2' ? 'female' : 'unknown',
+    nation: digits(0x0b),
+    birthplace: digits(0x0c),
+    birthDate: birth === null ? null : isoDate(birth),
+    holderProtected,
     pan,
   };
 }
