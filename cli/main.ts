@@ -11,7 +11,7 @@ import { readCard, CardReadError, type CardReading } from '../core/terminal/read
 import { openCardStore, type CardStore } from '../core/card-store.ts';
 import { defaultDbPath } from '../core/paths.ts';
 import { PcscReader } from '../device/pcsc-reader.ts';
-import { listPcscReaders, matchReader } from '../device/pcsc.ts';
+import { listPcscReaders, matchReader, watchPcsc } from '../device/pcsc.ts';
 import { VpcdBridge, VPCD_BASE_PORT } from '../device/vpcd-bridge.ts';
 import { ApduTrace } from '../device/trace.ts';
 
@@ -27,7 +27,8 @@ Usage:
                                                  read the card as a POS does (in-process reader)
   sscard read [--reader <name>] [--json]         read the 社保卡 in a PC/SC reader (virtual or real)
   sscard apdu --reader <name> <APDU hex>…        send raw APDUs to the card in a PC/SC reader
-  sscard readers [--json]                        list PC/SC readers and whether a card is in them
+  sscard readers [--json] [--watch]              list PC/SC readers and whether a card is in them;
+                                                 --watch prints reader/card events until Ctrl-C
   sscard serve --card <card> [--slot 0|1] [--db <file>] [--vpcd <host:port>] [--trace]
                                                  insert the virtual card into a vpcd slot of
                                                  pcscd until Ctrl-C
@@ -300,11 +301,34 @@ async function readFromPcsc(wanted: string | undefined, json: boolean, io: CliIo
   }
 }
 
-function cmdReaders(args: string[], io: CliIo): number {
-  const { values } = parse(args, { json: { type: 'boolean' }, help: { type: 'boolean' } });
-  if (values.help)
-    return help(io, 'sscard readers [--json]   list PC/SC readers and whether a card is present');
+async function cmdReaders(args: string[], io: CliIo, signal: AbortSignal | undefined): Promise<number> {
+  const { values } = parse(args, {
+    json: { type: 'boolean' },
+    watch: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    return help(
+      io,
+      'sscard readers [--json] [--watch]   list PC/SC readers and whether a card is present;\n' +
+        '                                    --watch then prints reader and card events until Ctrl-C',
+    );
+  }
   const readers = listPcscReaders();
+  if (values.watch) {
+    for (const r of readers) io.out(`${r.name}\t${r.cardPresent ? 'card present' : 'no card'}`);
+    const stop = watchPcsc((e) => {
+      const at = new Date().toISOString();
+      io.out(
+        values.json
+          ? JSON.stringify({ at, ...e })
+          : `${at}  ${e.type.padEnd(16)} ${e.reader}${e.atr ? `  ATR ${e.atr}` : ''}`,
+      );
+    });
+    await untilStopped(signal);
+    stop();
+    return EXIT.OK;
+  }
   if (values.json) {
     io.out(JSON.stringify(readers, null, 2));
     return EXIT.OK;
@@ -370,16 +394,25 @@ async function cmdServe(args: string[], io: CliIo, signal: AbortSignal | undefin
       }
     }, 3000);
     bridge.start();
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      signal?.addEventListener('abort', stop, { once: true });
-    });
+    await untilStopped(signal);
     clearTimeout(slow);
     await bridge.stop();
     io.out('Card removed.');
     return EXIT.OK;
+  });
+}
+
+/** Resolves on Ctrl-C, SIGTERM, or the caller's abort signal (tests). */
+function untilStopped(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    signal?.addEventListener('abort', stop, { once: true });
   });
 }
 
@@ -408,7 +441,7 @@ export async function run(argv: string[], io: CliIo = processIo, signal?: AbortS
       case 'demo':
         return await cmdDemo(rest, io);
       case 'readers':
-        return cmdReaders(rest, io);
+        return await cmdReaders(rest, io, signal);
       case 'serve':
         return await cmdServe(rest, io, signal);
       default:

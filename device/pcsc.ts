@@ -133,3 +133,29 @@ export async function waitForCard(name: string, present = true, timeoutMs = 5000
     ctx.close();
   }
 }
+
+export type PcscEventType = 'reader-attached' | 'reader-detached' | 'card-inserted' | 'card-removed';
+
+export interface PcscEvent {
+  type: PcscEventType;
+  reader: string;
+  atr: string | null;
+}
+
+/**
+ * Watches every PC/SC reader (a background monitor thread in the native module): readers
+ * attached/detached, cards inserted/removed. Returns the function that stops watching.
+ */
+export function watchPcsc(listener: (e: PcscEvent) => void): () => void {
+  const sc = smartcard();
+  const monitor = new sc.ReaderMonitor();
+  monitor.start((ev) => {
+    if (ev.type === 'error') return;
+    listener({
+      type: ev.type,
+      reader: ev.reader,
+      atr: ev.atr && ev.atr.length ? ev.atr.toString('hex').toUpperCase() : null,
+    });
+  });
+  return () => monitor.stop();
+}

@@ -277,6 +277,27 @@ describe('virtual cards on pcscd through vpcd', () => {
     }
   });
 
+  it('sscard readers --watch --json prints card-inserted and card-removed as they happen', async () => {
+    const lines: string[] = [];
+    const io: CliIo = { out: (t) => void lines.push(t), err: (t) => void lines.push(t) };
+    const abort = new AbortController();
+    const watching = run(['readers', '--watch', '--json'], io, abort.signal);
+    await new Promise((r) => setTimeout(r, 300));
+    const bridge = await insert(new SocialSecurityCard(resolveCard('gen3-expired').profile), 0);
+    await bridge.stop();
+    await waitForCard(SLOT0, false);
+    await new Promise((r) => setTimeout(r, 300));
+    abort.abort();
+    expect(await watching).toBe(0);
+    const events = lines
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; reader: string });
+    expect(events.filter((e) => e.reader === SLOT0).map((e) => e.type)).toEqual([
+      'card-inserted',
+      'card-removed',
+    ]);
+  });
+
   it('sscard apdu --reader with an unknown reader is a clear error', async () => {
     const r = await cli('apdu', '--reader', 'No Such Reader', '00A40000');
     expect(r.code).toBe(1);
