@@ -292,10 +292,10 @@ describe('virtual cards on pcscd through vpcd', () => {
     const events = lines
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { type: string; reader: string });
-    expect(events.filter((e) => e.reader === SLOT0).map((e) => e.type)).toEqual([
-      'card-inserted',
-      'card-removed',
-    ]);
+    // The monitor first reports the readers already there as attached; then the card events.
+    const forSlot = events.filter((e) => e.reader === SLOT0).map((e) => e.type);
+    expect(forSlot.filter((t) => t.startsWith('card-'))).toEqual(['card-inserted', 'card-removed']);
+    expect(forSlot.filter((t) => t.startsWith('reader-'))).toEqual(['reader-attached']);
   });
 
   it('sscard apdu --reader with an unknown reader is a clear error', async () => {
