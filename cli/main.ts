@@ -382,7 +382,7 @@ async function cmdServe(args: string[], io: CliIo, signal: AbortSignal | undefin
     );
     if (!bridge.quickAck)
       io.err('sscard: TCP_QUICKACK unavailable (module sockopt missing): each APDU will take ~40 ms');
-    bridge.on('connected', () => io.out('Card inserted (connected to vpcd). Press Ctrl-C to remove it.'));
+    bridge.on('inserted', () => io.out('Card inserted: pcscd sees it. Press Ctrl-C to remove it.'));
     bridge.on('disconnected', (why) => {
       if (why !== 'removed') io.out(`Card out of the reader: ${why}; reconnecting…`);
     });

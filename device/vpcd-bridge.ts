@@ -55,7 +55,10 @@ export interface VpcdBridgeOptions {
 }
 
 export interface VpcdBridgeEvents {
+  /** TCP connection to vpcd established (vpcd may still be busy with another card). */
   connected: [];
+  /** pcscd talked to the card for the first time on this connection: it is in the reader. */
+  inserted: [];
   disconnected: [reason: string];
   control: [code: number];
 }
@@ -167,6 +170,7 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
     const socket = new Socket();
     this.socket = socket;
     const frames = new FrameReader();
+    let heard = false;
     socket.setNoDelay(true);
     socket.on('connect', () => {
       this.isConnected = true;
@@ -175,6 +179,10 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
     });
     socket.on('data', (chunk: Buffer) => {
       this.rearmQuickAck(socket);
+      if (!heard) {
+        heard = true;
+        this.emit('inserted');
+      }
       for (const frame of frames.push(chunk)) this.handle(socket, frame);
     });
     socket.on('error', () => {
