@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import { HOST_MIGRATIONS } from '../host/migrations.ts';
+import { TERMINAL_MIGRATIONS } from '../pos/migrations.ts';
 
 /**
  * Schema migrations of the ledger database. The version applied last is kept in
@@ -102,6 +104,8 @@ END;
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'initial ledger schema', sql: SCHEMA_10 },
+  ...HOST_MIGRATIONS,
+  ...TERMINAL_MIGRATIONS,
 ];
 
 /** Throws unless versions are positive, fit in user_version (32-bit) and strictly increase. */

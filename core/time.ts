@@ -1,0 +1,36 @@
+/**
+ * Dates as a Chinese till sees them: business days and the 21 June carry-over follow
+ * Beijing time (UTC+8, no daylight saving), whatever the machine's own time zone.
+ */
+export const BUSINESS_TIME_ZONE = 'Asia/Shanghai';
+
+const fmt = new Intl.DateTimeFormat('en-CA', {
+  timeZone: BUSINESS_TIME_ZONE,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
+
+/** The business day (YYYY-MM-DD, Beijing time) of an instant. */
+export function businessDate(at: Date): string {
+  return fmt.format(at);
+}
+
+/** Beijing local time as 'YYYY-MM-DD HH:mm:ss', for receipts. */
+export function localDateTime(at: Date): string {
+  const t = new Date(at.getTime() + 8 * 3600_000).toISOString();
+  return `${t.slice(0, 10)} ${t.slice(11, 19)}`;
+}
+
+export type Clock = () => Date;
+
+export const systemClock: Clock = () => new Date();
+
+/** A clock fixed at (or advanced from) a given instant, for tests and scenarios. */
+export function fixedClock(iso: string): Clock & { set(iso: string): void; advance(ms: number): void } {
+  let now = new Date(iso).getTime();
+  const clock = (() => new Date(now)) as Clock & { set(iso: string): void; advance(ms: number): void };
+  clock.set = (i: string) => void (now = new Date(i).getTime());
+  clock.advance = (ms: number) => void (now += ms);
+  return clock;
+}
