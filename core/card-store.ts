@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { openLedgerDb } from './ledger/db.ts';
 import { Ledger, type Balances, type CardAccountKind, type SecurityState } from './ledger/ledger.ts';
 import { SocialSecurityCard, KEY_RETRY_LIMIT } from './card/social-security-card.ts';
@@ -12,6 +13,8 @@ import { secureRandom, type RandomSource } from './card/crypto.ts';
  */
 export interface CardStore {
   readonly ledger: Ledger;
+  /** The SQLite connection, shared with the host simulator and the terminal's books. */
+  readonly db: Database.Database;
   /** A card object for the profile, its security state loaded from and saved to the ledger. */
   open(profile: CardProfile, options?: { random?: RandomSource }): SocialSecurityCard;
   security(cardId: string): Omit<SecurityState, 'pinHash'>;
@@ -58,6 +61,7 @@ export function openCardStore(dbPath: string, clock: () => Date = () => new Date
 
   return {
     ledger,
+    db,
     open(profile, options = {}) {
       const cardId = profile.card.number;
       if (!ledger.getCard(cardId)) importCard(profile);

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { HOST_MIGRATIONS } from '../host/migrations.ts';
 import { TERMINAL_MIGRATIONS } from '../pos/migrations.ts';
+import { CACHE_MIGRATIONS } from '../pos/cache-migrations.ts';
 
 /**
  * Schema migrations of the ledger database. The version applied last is kept in
@@ -106,6 +107,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'initial ledger schema', sql: SCHEMA_10 },
   ...HOST_MIGRATIONS,
   ...TERMINAL_MIGRATIONS,
+  ...CACHE_MIGRATIONS,
 ];
 
 /** Throws unless versions are positive, fit in user_version (32-bit) and strictly increase. */

@@ -1,0 +1,101 @@
+import { openCardStore, type CardStore } from '../card-store.ts';
+import { InProcessHost } from '../host/in-process-host.ts';
+import type { LinkState, MedicalOrder, ShortfallPolicy } from '../host/types.ts';
+import { VirtualReader } from '../../device/virtual-reader.ts';
+import type { CardReader } from '../../device/reader.ts';
+import type { ApduTrace } from '../../device/trace.ts';
+import type { SocialSecurityCard } from '../card/social-security-card.ts';
+import type { CardProfile } from '../card/profile.ts';
+import { systemClock, type Clock } from '../time.ts';
+import { BalanceCache } from './balance-cache.ts';
+import { TerminalLedger } from './terminal-ledger.ts';
+import { PosTerminal } from './terminal.ts';
+import { forwardPending } from './forwarder.ts';
+
+/**
+ * One till on the embedded defaults: a SQLite file holding the cards (their chips' memory),
+ * the in-process host's books and the terminal's own books; an in-process virtual reader
+ * (or a PC/SC reader); the terminal machine on top.
+ */
+export interface PosSystemOptions {
+  dbPath: string;
+  clock?: Clock;
+  terminalId?: string;
+  merchantId?: string;
+  merchantName?: string;
+  link?: LinkState;
+  reader?: CardReader;
+  trace?: ApduTrace;
+  medicalOrder?: MedicalOrder;
+  shortfall?: ShortfallPolicy;
+  hostTimeoutMs?: number;
+}
+
+export interface PosSystem {
+  store: CardStore;
+  host: InProcessHost;
+  ledger: TerminalLedger;
+  reader: CardReader;
+  terminal: PosTerminal;
+  clock: Clock;
+  /** Registers the card with this till (and its host) and returns the card to insert. */
+  register(profile: CardProfile): SocialSecurityCard;
+  /** Forwards queued offline payments and reversals; safe to repeat. */
+  sync(): ReturnType<typeof forwardPending>;
+  close(): void;
+}
+
+export function openPosSystem(options: PosSystemOptions): PosSystem {
+  const clock = options.clock ?? systemClock;
+  const store = openCardStore(options.dbPath, clock);
+  const medicalOrder = options.medicalOrder ?? 'current-first';
+  const host = new InProcessHost({
+    ledger: store.ledger,
+    db: store.db,
+    clock,
+    medicalOrder,
+    shortfall: options.shortfall ?? 'self-pay',
+    ...(options.hostTimeoutMs !== undefined ? { timeoutMs: options.hostTimeoutMs } : {}),
+    link: options.link ?? 'up',
+  });
+  const ledger = new TerminalLedger({
+    db: store.db,
+    clock,
+    terminalId: options.terminalId ?? 'T0001',
+    merchantId: options.merchantId ?? '898440100001',
+    medicalOrder,
+  });
+  const reader = options.reader ?? new VirtualReader(options.trace ? { trace: options.trace } : {});
+  const terminal = new PosTerminal({
+    reader,
+    host,
+    ledger,
+    db: store.db,
+    clock,
+    medicalOrder,
+    shortfall: options.shortfall ?? 'self-pay',
+    ...(options.merchantName ? { merchantName: options.merchantName } : {}),
+  });
+  const cache = new BalanceCache(store.db);
+  return {
+    store,
+    host,
+    ledger,
+    reader,
+    terminal,
+    clock,
+    register(profile) {
+      const card = store.open(profile);
+      // The balance list is downloaded when a card is registered with the till, so that the
+      // first gen 3 payment can already be taken offline.
+      if (!cache.get(profile.card.number, clock()))
+        cache.set(profile.card.number, store.balances(profile.card.number), clock());
+      return card;
+    },
+    sync: () => forwardPending(ledger, host),
+    close() {
+      terminal.stop();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,428 @@
+import {
+  assign,
+  createActor,
+  fromPromise,
+  type Actor,
+  type NonReducibleUnknown,
+  type SnapshotFrom,
+} from 'xstate';
+import { terminalMachine } from '../../state-machines/terminal.machine.ts';
+import { gen1Machine } from '../../state-machines/gen1.machine.ts';
+import { gen2Machine } from '../../state-machines/gen2.machine.ts';
+import { gen3Machine } from '../../state-machines/gen3.machine.ts';
+import type { ActorFailure, CardSummary, OperatorEvent, PaymentOutcome } from '../../state-machines/types.ts';
+import type { DebitInput, ReverseOutput, SessionContext } from '../../state-machines/session-setup.ts';
+import type { CardReader } from '../../device/reader.ts';
+import { isReaderError } from '../../device/errors.ts';
+import { exchange } from '../../device/exchange.ts';
+import { readCard } from '../terminal/read-card.ts';
+import { PsamSimulator } from '../card/psam.ts';
+import { chipSerialFromAtr } from '../card/atr.ts';
+import { encodePinBcd } from '../card/codec.ts';
+import { fromHex } from '../card/hex.ts';
+import { findTag } from '../card/tlv.ts';
+import {
+  HostError,
+  type Host,
+  type HostBalances,
+  type HostRecord,
+  type MedicalOrder,
+  type ShortfallPolicy,
+} from '../host/types.ts';
+import { splitMedical } from '../host/medical.ts';
+import { businessDate, type Clock } from '../time.ts';
+import { BalanceCache } from './balance-cache.ts';
+import { renderReceipt, yuan } from './receipt.ts';
+import type { TerminalLedger } from './terminal-ledger.ts';
+import type Database from 'better-sqlite3';
+
+/**
+ * The POS terminal: the terminal machine with real work behind its named actors — the card
+ * in the reader, the PSAM, the host, and the terminal's own ledger.
+ */
+export interface PosTerminalOptions {
+  reader: CardReader;
+  host: Host;
+  ledger: TerminalLedger;
+  db: Database.Database;
+  clock: Clock;
+  merchantName?: string;
+  psam?: PsamSimulator;
+  medicalOrder?: MedicalOrder;
+  shortfall?: ShortfallPolicy;
+}
+
+export type TerminalSnapshot = SnapshotFrom<typeof terminalMachine>;
+
+const SELECT_SSSE = fromHex('00A404000F7378312E73682EC9E7BBE1B1A3D5CF');
+
+function fail(code: ActorFailure['code'], message: string, triesLeft?: number): ActorFailure {
+  return triesLeft === undefined ? { code, message } : { code, message, triesLeft };
+}
+
+function cardFailure(e: unknown): ActorFailure {
+  if (isReaderError(e, 'CARD_REMOVED') || isReaderError(e, 'NO_CARD'))
+    return fail('CARD_REMOVED', 'card removed');
+  return fail('CARD_ERROR', e instanceof Error ? e.message : String(e));
+}
+
+function hostFailure(e: unknown): ActorFailure {
+  if (e instanceof HostError) {
+    switch (e.code) {
+      case 'HOST_DOWN':
+      case 'HOST_TIMEOUT':
+      case 'WRONG_PASSWORD':
+      case 'PASSWORD_LOCKED':
+      case 'INSUFFICIENT_FUNDS':
+        return fail(e.code, e.message, e.triesLeft);
+      default:
+        return fail('DECLINED', e.message);
+    }
+  }
+  return fail('DECLINED', e instanceof Error ? e.message : String(e));
+}
+
+function maskSsn(ssn: string | null): string | null {
+  if (!ssn) return null;
+  return ssn.length > 8 ? ssn.slice(0, 4) + '*'.repeat(ssn.length - 8) + ssn.slice(-4) : ssn;
+}
+
+export class PosTerminal {
+  readonly actor: Actor<typeof terminalMachine>;
+  private readonly o: Required<Omit<PosTerminalOptions, 'psam'>> & { psam: PsamSimulator };
+  private readonly cache: BalanceCache;
+  /** Debits in flight by payment id, so a reversal waits for the debit it undoes. */
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  private pan: string | null = null;
+  private readonly onInserted = () => this.actor.send({ type: 'CARD_INSERTED' });
+  private readonly onRemoved = () => this.actor.send({ type: 'CARD_REMOVED' });
+
+  constructor(options: PosTerminalOptions) {
+    this.o = {
+      merchantName: '康宁大药房（模拟）',
+      medicalOrder: 'current-first',
+      shortfall: 'self-pay',
+      ...options,
+      psam: options.psam ?? new PsamSimulator(),
+    };
+    this.cache = new BalanceCache(options.db);
+    const actors = {
+      authenticateCard: fromPromise<void, { card: CardSummary }>(({ input }) =>
+        this.authenticate(input.card),
+      ),
+      verifyPin: fromPromise<void, { pin: string }>(({ input }) => this.verifyPin(input.pin)),
+      verifyPassword: fromPromise<void, { card: CardSummary; password: string }>(({ input }) =>
+        this.verifyPassword(input.card, input.password),
+      ),
+      debit: fromPromise<PaymentOutcome, DebitInput>(({ input }) => this.debit(input)),
+      reverse: fromPromise<ReverseOutput, { paymentId: string; card: CardSummary }>(({ input }) =>
+        this.reverse(input.paymentId, input.card),
+      ),
+    };
+    // Payment ids come from the terminal ledger: unique across processes and restarts.
+    const assignPaymentId = assign<SessionContext, OperatorEvent, NonReducibleUnknown, OperatorEvent, never>(
+      ({ context }) => ({
+        seq: context.seq + 1,
+        paymentId: this.o.ledger.newPaymentId(),
+      }),
+    );
+    const machine = terminalMachine.provide({
+      actors: {
+        readCard: fromPromise<CardSummary, void>(() => this.readCard()),
+        gen1: gen1Machine.provide({ actors }),
+        gen2: gen2Machine.provide({ actors, actions: { assignPaymentId } }),
+        gen3: gen3Machine.provide({ actors, actions: { assignPaymentId } }),
+      },
+    });
+    this.actor = createActor(machine);
+  }
+
+  start(): this {
+    this.actor.start();
+    this.o.reader.on('card-inserted', this.onInserted);
+    this.o.reader.on('card-removed', this.onRemoved);
+    if (this.o.reader.cardPresent()) this.onInserted();
+    return this;
+  }
+
+  stop(): void {
+    this.o.reader.off('card-inserted', this.onInserted);
+    this.o.reader.off('card-removed', this.onRemoved);
+    this.actor.stop();
+  }
+
+  send(event: OperatorEvent): void {
+    this.actor.send(event);
+  }
+
+  get snapshot(): TerminalSnapshot {
+    return this.actor.getSnapshot();
+  }
+
+  /** The generation machine's snapshot while a session runs. */
+  get session() {
+    const child = this.actor.getSnapshot().children.session as Actor<typeof gen3Machine> | undefined;
+    return child?.getSnapshot() ?? null;
+  }
+
+  /** A readable state path: 'idle', 'session.gen3/awaitingPin', 'removeCard'… */
+  stateName(): string {
+    const s = this.snapshot;
+    const top =
+      typeof s.value === 'string'
+        ? s.value
+        : Object.entries(s.value).map(([k, v]) => `${k}.${String(v)}`)[0]!;
+    const child = this.session;
+    return child && s.matches('session') ? `${top}/${String(child.value)}` : top;
+  }
+
+  /** Resolves when the terminal (or its session) reaches a state matching the predicate. */
+  async until(predicate: (t: PosTerminal) => boolean, timeoutMs = 10_000): Promise<void> {
+    if (predicate(this)) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.unsubscribe();
+        reject(
+          new Error(
+            `terminal did not reach the expected state within ${timeoutMs} ms (now ${this.stateName()})`,
+          ),
+        );
+      }, timeoutMs);
+      const check = () => {
+        if (predicate(this)) {
+          clearTimeout(timer);
+          sub.unsubscribe();
+          resolve();
+        }
+      };
+      const sub = this.actor.subscribe(check);
+      const poll = setInterval(() => {
+        if (predicate(this)) {
+          clearInterval(poll);
+          check();
+        }
+      }, 5);
+      timer.unref?.();
+      setTimeout(() => clearInterval(poll), timeoutMs).unref?.();
+    });
+  }
+
+  /** Waits until the terminal is waiting for the operator or the holder, or has finished. */
+  settled(timeoutMs = 10_000): Promise<void> {
+    const busy = [
+      'readingCard',
+      'authenticating',
+      'verifyingPin',
+      'verifyingPassword',
+      'paying',
+      'reversing',
+    ];
+    return this.until((t) => {
+      const name = t.stateName();
+      return !busy.some((b) => name.endsWith(b)) && !name.endsWith('dispatch');
+    }, timeoutMs);
+  }
+
+  // ---- actors ------------------------------------------------------------------------
+
+  private async readCard(): Promise<CardSummary> {
+    let r;
+    try {
+      r = await readCard(this.o.reader, { psam: this.o.psam });
+    } catch (e) {
+      throw isReaderError(e, 'CARD_REMOVED') || isReaderError(e, 'NO_CARD')
+        ? fail('CARD_REMOVED', 'card removed')
+        : fail('READ_FAILED', e instanceof Error ? e.message : String(e));
+    }
+    this.pan = r.pan;
+    const now = this.o.clock();
+    let status: CardSummary['status'] = 'unknown';
+    if (r.generation > 1) {
+      try {
+        status = await this.o.host.cardStatus(r.cardNumber);
+        this.cache.set(r.cardNumber, await this.o.host.balances(r.cardNumber), now);
+      } catch (e) {
+        if (!(e instanceof HostError) || (e.code !== 'HOST_DOWN' && e.code !== 'HOST_TIMEOUT')) {
+          if (e instanceof HostError && e.code === 'UNKNOWN_CARD') status = 'unknown';
+          else throw fail('READ_FAILED', (e as Error).message);
+        }
+      }
+    }
+    return {
+      generation: r.generation,
+      cardNumber: r.cardNumber,
+      holderName: r.name,
+      ssnMasked: maskSsn(r.ssn),
+      expiryDate: r.expiryDate,
+      expired: r.expiryDate < businessDate(now),
+      status,
+    };
+  }
+
+  private async authenticate(card: CardSummary): Promise<void> {
+    try {
+      const atr = await this.o.reader.reset();
+      const fci = await exchange(this.o.reader, SELECT_SSSE);
+      if (fci.sw !== 0x9000) throw fail('AUTH_FAILED', `SELECT SSSE answered ${fci.sw.toString(16)}`);
+      const alg = findTag(fci.data, 0x9f0c)?.[2] === 0x03 ? 'sm4' : '3des';
+      const serial = chipSerialFromAtr(atr);
+      if (!serial) throw fail('AUTH_FAILED', 'no chip serial in the ATR');
+      const ch = await exchange(this.o.reader, fromHex('0084000008'));
+      if (ch.sw !== 0x9000) throw fail('AUTH_FAILED', `GET CHALLENGE answered ${ch.sw.toString(16)}`);
+      const crypt = this.o.psam.externalAuthenticate(alg, serial, ch.data);
+      const r = await exchange(this.o.reader, Uint8Array.of(0x00, 0x82, 0x00, 0x0a, 0x10, ...crypt));
+      if (r.sw !== 0x9000)
+        throw fail('AUTH_FAILED', `EXTERNAL AUTHENTICATE answered ${r.sw.toString(16).toUpperCase()}`);
+    } catch (e) {
+      if (e && typeof e === 'object' && 'code' in e && !(e instanceof Error)) throw e;
+      throw cardFailure(e);
+    }
+    void card;
+  }
+
+  private async verifyPin(pin: string): Promise<void> {
+    if (!/^[0-9]{4,12}$/.test(pin)) throw fail('CARD_ERROR', 'the PIN must be 4 to 12 digits');
+    let sw: number;
+    try {
+      sw = (
+        await exchange(
+          this.o.reader,
+          Uint8Array.of(0x00, 0x20, 0x00, 0x00, Math.ceil(pin.length / 2), ...encodePinBcd(pin)),
+        )
+      ).sw;
+    } catch (e) {
+      throw cardFailure(e);
+    }
+    if (sw === 0x9000) return;
+    if ((sw & 0xfff0) === 0x63c0) throw fail('WRONG_PIN', 'wrong PIN', sw & 0x0f);
+    if (sw === 0x6983) throw fail('PIN_BLOCKED', 'PIN blocked');
+    if (sw === 0x6985) throw fail('INITIAL_PIN', 'initial PIN not enabled for transactions');
+    throw fail('CARD_ERROR', `VERIFY answered ${sw.toString(16).toUpperCase()}`);
+  }
+
+  private async verifyPassword(card: CardSummary, password: string): Promise<void> {
+    try {
+      await this.o.host.verifyPassword(card.cardNumber, password);
+    } catch (e) {
+      throw hostFailure(e);
+    }
+  }
+
+  private debit(input: DebitInput): Promise<PaymentOutcome> {
+    const p = this.doDebit(input);
+    this.inflight.set(
+      input.paymentId,
+      p.catch(() => undefined),
+    );
+    return p;
+  }
+
+  private async doDebit(input: DebitInput): Promise<PaymentOutcome> {
+    const { host, ledger, clock } = this.o;
+    const at = clock();
+    const request = {
+      paymentId: input.paymentId,
+      terminalId: ledger.terminalId,
+      merchantId: ledger.merchantId,
+      cardId: input.card.cardNumber,
+      method: input.method,
+      amountFen: input.amountFen,
+      split: { medicalCurrentFen: 0, medicalPriorFen: 0, reserveFen: 0, selfPayFen: 0 },
+      createdAt: at.toISOString(),
+      mode: 'online' as const,
+    };
+    let record: HostRecord | null = null;
+    try {
+      record = await host.pay(request);
+    } catch (e) {
+      const f = hostFailure(e);
+      const unreachable = f.code === 'HOST_DOWN' || f.code === 'HOST_TIMEOUT';
+      if (!unreachable || !input.offlineAllowed) throw f;
+    }
+    let balancesAfter: HostBalances | null;
+    let mode: 'online' | 'offline';
+    let split;
+    if (record) {
+      mode = 'online';
+      split = record.split;
+      balancesAfter = await host.balances(input.card.cardNumber).catch(() => null);
+      if (balancesAfter) this.cache.set(input.card.cardNumber, balancesAfter, clock());
+    } else {
+      // Offline (gen 3 medical, host unreachable): split against the terminal's balance list.
+      mode = 'offline';
+      const cached = this.cache.get(input.card.cardNumber, at);
+      if (!cached) throw fail('HOST_DOWN', 'host unreachable and no balance list for this card');
+      const s = splitMedical(input.amountFen, cached, this.o.medicalOrder, this.o.shortfall);
+      if (!s.ok)
+        throw fail(
+          'INSUFFICIENT_FUNDS',
+          `medical accounts short by ${yuan(s.shortfallFen)} yuan (offline balance list)`,
+        );
+      split = s.split;
+      balancesAfter = this.cache.spend(input.card.cardNumber, split, at);
+    }
+    const receiptText = renderReceipt({
+      merchantName: this.o.merchantName,
+      merchantId: ledger.merchantId,
+      terminalId: ledger.terminalId,
+      paymentId: input.paymentId,
+      at,
+      cardNumber: input.card.cardNumber,
+      pan: input.method === 'reserve' ? this.pan : null,
+      holderName: input.card.holderName,
+      generation: input.card.generation,
+      method: input.method,
+      amountFen: input.amountFen,
+      split,
+      mode,
+      balancesAfter,
+    });
+    ledger.recordPayment({
+      paymentId: input.paymentId,
+      cardId: input.card.cardNumber,
+      generation: input.card.generation,
+      method: input.method,
+      amountFen: input.amountFen,
+      split,
+      mode,
+      receiptText,
+      forward: mode === 'offline',
+      ...(record ? { hostRecord: record } : {}),
+    });
+    return {
+      paymentId: input.paymentId,
+      amountFen: input.amountFen,
+      method: input.method,
+      split,
+      mode,
+      balancesAfter,
+      receiptText,
+      at: at.toISOString(),
+    };
+  }
+
+  private async reverse(paymentId: string, card: CardSummary): Promise<ReverseOutput> {
+    await this.inflight.get(paymentId);
+    this.inflight.delete(paymentId);
+    const { ledger, host, clock } = this.o;
+    if (!ledger.payment(paymentId)) {
+      // The debit never committed at the terminal. If the host applied it online, undo it there.
+      try {
+        await host.reverse(`${paymentId}-R`, paymentId, clock().toISOString());
+      } catch {
+        // UNKNOWN_PAYMENT: nothing was charged; HOST_DOWN: the host never saw the online pay.
+      }
+      return { online: true };
+    }
+    const reversalId = `${paymentId}-R`;
+    try {
+      const hostRecord = await host.reverse(reversalId, paymentId, clock().toISOString());
+      ledger.recordReversal(reversalId, paymentId, false, { hostRecord });
+      this.cache.set(card.cardNumber, await host.balances(card.cardNumber), clock());
+      return { online: true };
+    } catch {
+      ledger.recordReversal(reversalId, paymentId, true);
+      return { online: false };
+    }
+  }
+}
