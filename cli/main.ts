@@ -1,7 +1,8 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { processIo, EXIT, UsageError, type CliIo } from './io.ts';
+import { parse, requireString } from './args.ts';
+import { cmdPay, cmdSettle, cmdReconcile, cmdSync } from './pos-commands.ts';
 import { fromHex, toHex, HexError } from '../core/card/hex.ts';
 import { loadWallet, resolveCard, BUNDLED_CARDS_DIR } from '../core/card/wallet.ts';
 import { ProfileError, type CardProfile } from '../core/card/profile.ts';
@@ -34,32 +35,19 @@ Usage:
                                                  pcscd until Ctrl-C
   sscard demo [--db <file>]                      read every bundled card through the
                                                  in-process reader, ledger on the default file
+  sscard pay --card <card|reader> --amount <yuan> --pin <digits> [--method medical|reserve]
+             [--host up|down|slow] [--db <file>] [--json]
+                                                 one payment at the till; exit 0 approved, 2 declined
+  sscard settle [--db <file>] [--date YYYY-MM-DD] [--json]   daily settlement (日结)
+  sscard reconcile [--db <file>] [--date YYYY-MM-DD] [--json]
+                                                 terminal vs host (对账); exit 0 only when they agree
+  sscard sync [--db <file>] [--json]             forward queued offline payments; safe to repeat
   sscard help | --help
 
 <card> is a card profile JSON file or the id of a bundled card (see 'sscard cards').
 <name> is a PC/SC reader name or a unique part of it ("PCD 00 01").
 --db keeps PIN counters and accounts in a SQLite ledger: a wrong PIN stays counted.
 Exit codes: 0 ok, 1 bad input (file, APDU, value), 2 declined/refused, 64 usage error.`;
-
-type Values = Record<string, string | boolean | undefined>;
-
-function parse(
-  args: string[],
-  options: ParseArgsConfig['options'],
-): { values: Values; positionals: string[] } {
-  try {
-    const r = parseArgs({ args, options, allowPositionals: true, strict: true });
-    return { values: r.values as Values, positionals: r.positionals };
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
-function requireString(values: Values, name: string): string {
-  const v = values[name];
-  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`);
-  return v;
-}
 
 /** Opens the ledger only when --db is given (or for commands whose default is the embedded file). */
 async function withStore<T>(
@@ -440,6 +428,14 @@ export async function run(argv: string[], io: CliIo = processIo, signal?: AbortS
         return await cmdRead(rest, io);
       case 'demo':
         return await cmdDemo(rest, io);
+      case 'pay':
+        return await cmdPay(rest, io);
+      case 'settle':
+        return await cmdSettle(rest, io);
+      case 'reconcile':
+        return await cmdReconcile(rest, io);
+      case 'sync':
+        return await cmdSync(rest, io);
       case 'readers':
         return await cmdReaders(rest, io, signal);
       case 'serve':

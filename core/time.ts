@@ -34,3 +34,10 @@ export function fixedClock(iso: string): Clock & { set(iso: string): void; advan
   clock.advance = (ms: number) => void (now += ms);
   return clock;
 }
+
+/** True for a calendar date written YYYY-MM-DD. */
+export function isValidBusinessDate(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!m) return false;
+  return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).toISOString().slice(0, 10) === text;
+}

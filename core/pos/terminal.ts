@@ -10,7 +10,13 @@ import { terminalMachine } from '../../state-machines/terminal.machine.ts';
 import { gen1Machine } from '../../state-machines/gen1.machine.ts';
 import { gen2Machine } from '../../state-machines/gen2.machine.ts';
 import { gen3Machine } from '../../state-machines/gen3.machine.ts';
-import type { ActorFailure, CardSummary, OperatorEvent, PaymentOutcome } from '../../state-machines/types.ts';
+import type {
+  ActorFailure,
+  CardSummary,
+  OperatorEvent,
+  PaymentOutcome,
+  PosMessage,
+} from '../../state-machines/types.ts';
 import type { DebitInput, ReverseOutput, SessionContext } from '../../state-machines/session-setup.ts';
 import type { CardReader } from '../../device/reader.ts';
 import { isReaderError } from '../../device/errors.ts';
@@ -163,6 +169,12 @@ export class PosTerminal {
   get session() {
     const child = this.actor.getSnapshot().children.session as Actor<typeof gen3Machine> | undefined;
     return child?.getSnapshot() ?? null;
+  }
+
+  /** What the screen shows now: the session's message while a session runs. */
+  message(): PosMessage {
+    const child = this.session;
+    return child && this.snapshot.matches('session') ? child.context.message : this.snapshot.context.message;
   }
 
   /** A readable state path: 'idle', 'session.gen3/awaitingPin', 'removeCard'… */

@@ -1,0 +1,251 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { EXIT, UsageError, type CliIo } from './io.ts';
+import { parse, requireString } from './args.ts';
+import { resolveCard } from '../core/card/wallet.ts';
+import { ProfileError } from '../core/card/profile.ts';
+import { openPosSystem, type PosSystem } from '../core/pos/pos-system.ts';
+import { forwardPending } from '../core/pos/forwarder.ts';
+import { yuan } from '../core/pos/receipt.ts';
+import { renderMessage } from '../state-machines/messages.ts';
+import type { LinkState, PaymentMethod } from '../core/host/types.ts';
+import { VirtualReader } from '../device/virtual-reader.ts';
+import { PcscReader } from '../device/pcsc-reader.ts';
+import { listPcscReaders, matchReader } from '../device/pcsc.ts';
+import { defaultDbPath } from '../core/paths.ts';
+import { businessDate, isValidBusinessDate } from '../core/time.ts';
+
+/** "12.50" yuan → 1250 fen; anything else is a clear error. */
+export function parseYuan(text: string): number {
+  const m = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(text.trim());
+  if (!m) throw new UsageError(`--amount must be yuan with at most two decimals, e.g. 12.50 (got '${text}')`);
+  const fen = Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
+  if (fen <= 0) throw new UsageError(`--amount must be more than 0 (got '${text}')`);
+  return fen;
+}
+
+function dbPathOf(value: unknown): string {
+  const p = typeof value === 'string' ? value : defaultDbPath();
+  if (p !== ':memory:') mkdirSync(dirname(p), { recursive: true });
+  return p;
+}
+
+async function withPos<T>(
+  opts: Parameters<typeof openPosSystem>[0],
+  fn: (pos: PosSystem) => Promise<T>,
+): Promise<T> {
+  const pos = openPosSystem(opts);
+  try {
+    return await fn(pos);
+  } finally {
+    pos.close();
+  }
+}
+
+const PAY_HELP = `sscard pay --card <card|reader> --amount <yuan> --pin <digits> [--method medical|reserve]
+           [--host up|down|slow] [--db <file>] [--json]
+  Runs one payment end to end at the till: insert the card, enter the amount, the holder's
+  PIN (gen 3) or transaction password (gen 2, and the reserve account on gen 3), pay, print the
+  outcome and the receipt, remove the card.
+  --card    a card profile or bundled card id (in-process reader), or a PC/SC reader name
+  --pin     gen 3: the card PIN; gen 2 (and --method reserve): the transaction password
+  --host    the host link for this payment (default up); gen 3 medical payments work when down
+  Exit 0 approved, 2 declined or refused (the reason is printed), 1 bad input.`;
+
+export async function cmdPay(args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, {
+    card: { type: 'string' },
+    amount: { type: 'string' },
+    pin: { type: 'string' },
+    method: { type: 'string' },
+    host: { type: 'string' },
+    db: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(PAY_HELP);
+    return EXIT.OK;
+  }
+  const cardArg = requireString(values, 'card');
+  const amountFen = parseYuan(requireString(values, 'amount'));
+  const pin = requireString(values, 'pin');
+  if (!/^[0-9]{4,12}$/.test(pin)) throw new UsageError('--pin must be 4 to 12 digits');
+  const method = ((values.method as string | undefined) ?? 'medical') as PaymentMethod;
+  if (method !== 'medical' && method !== 'reserve')
+    throw new UsageError(`--method must be medical or reserve (got '${method}')`);
+  const link = ((values.host as string | undefined) ?? 'up') as LinkState;
+  if (!['up', 'down', 'slow'].includes(link))
+    throw new UsageError(`--host must be up, down or slow (got '${link}')`);
+
+  // A profile file or bundled id is inserted into the in-process reader; otherwise the
+  // argument names a PC/SC reader holding a card (e.g. one served with sscard serve).
+  let profile = null;
+  try {
+    profile = resolveCard(cardArg).profile;
+  } catch (e) {
+    if (!(e instanceof ProfileError) || e.problems[0]?.message.startsWith('no such card file') !== true)
+      throw e;
+  }
+  const reader = profile
+    ? new VirtualReader()
+    : new PcscReader(
+        matchReader(
+          listPcscReaders().map((r) => r.name),
+          cardArg,
+        ),
+      );
+
+  return withPos({ dbPath: dbPathOf(values.db), link, reader, hostTimeoutMs: 1500 }, async (pos) => {
+    const t = pos.terminal;
+    t.start();
+    if (profile) (reader as VirtualReader).insert(pos.register(profile));
+    await t.settled(15_000);
+    if (t.snapshot.matches('session')) {
+      t.send({ type: 'AMOUNT_ENTERED', amountFen, method });
+      await t.settled(15_000);
+    }
+    const name = t.stateName();
+    if (name.endsWith('awaitingPin') || name.endsWith('awaitingPassword')) {
+      t.send({ type: 'PIN_ENTERED', pin });
+      await t.settled(15_000);
+    }
+    // The command has one PIN: after a wrong one the till would ask again, so it reports the
+    // tries left and cancels.
+    let message = t.message();
+    if (t.snapshot.matches('session')) {
+      t.send({ type: 'CANCEL' });
+      await t.settled(15_000);
+    }
+    const ctx = t.snapshot.context;
+    const last = ctx.last;
+    const approved = last?.result === 'paid';
+    if (approved || last?.result === 'declined' || !t.snapshot.matches('removeCard'))
+      message = last?.message ?? t.message();
+    const outcome = last?.outcome ?? null;
+    if (values.json) {
+      io.out(
+        JSON.stringify(
+          {
+            approved,
+            result: last?.result ?? 'refused',
+            message: renderMessage(message, 'zh'),
+            messageEn: renderMessage(message, 'en'),
+            code: message.code,
+            cardNumber: ctx.card?.cardNumber ?? null,
+            generation: ctx.card?.generation ?? null,
+            paymentId: outcome?.paymentId ?? null,
+            amountFen,
+            method,
+            mode: outcome?.mode ?? null,
+            split: outcome?.split ?? null,
+            balancesAfter: outcome?.balancesAfter ?? null,
+            receipt: outcome?.receiptText ?? null,
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      io.out(`${approved ? '✔' : '✘'} ${renderMessage(message, 'zh')}`);
+      io.out(`  ${renderMessage(message, 'en')}`);
+      if (outcome) io.out('\n' + outcome.receiptText);
+    }
+    if (profile) (reader as VirtualReader).remove();
+    await t.settled(5000).catch(() => undefined);
+    return approved ? EXIT.OK : EXIT.DECLINED;
+  });
+}
+
+export async function cmdSettle(args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, {
+    db: { type: 'string' },
+    date: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(
+      'sscard settle --db <file> [--date YYYY-MM-DD] [--json]\n  Daily settlement (日结): closes the business day and prints its totals per account and method.\n  Payments still waiting for the host stay queued and are forwarded later.',
+    );
+    return EXIT.OK;
+  }
+  return withPos({ dbPath: dbPathOf(values.db) }, async (pos) => {
+    const date = (values.date as string | undefined) ?? businessDate(pos.clock());
+    if (!isValidBusinessDate(date)) throw new UsageError(`--date must be a date YYYY-MM-DD (got '${date}')`);
+    const s = pos.ledger.closeDay(date);
+    if (values.json) {
+      io.out(JSON.stringify(s, null, 2));
+      return EXIT.OK;
+    }
+    io.out(
+      `日结 Settlement ${s.date}  terminal ${s.terminalId}  (version ${s.version}, closed ${s.closedAt})`,
+    );
+    io.out(`  笔数 payments ${s.payments}   退费 refunds ${s.refunds}   冲正 reversals ${s.reversals}`);
+    io.out(
+      `  净额 net total ¥${yuan(s.totalFen)}   (gross ¥${yuan(s.grossFen)}, refunded ¥${yuan(s.refundedFen)}, reversed ¥${yuan(s.reversedFen)})`,
+    );
+    io.out('  按账户 by account:');
+    for (const [k, v] of Object.entries(s.byAccount)) io.out(`    ${k.padEnd(28)} ¥${yuan(v)}`);
+    io.out('  按支付方式 by method:');
+    for (const [k, v] of Object.entries(s.byMethod)) io.out(`    ${k.padEnd(28)} ¥${yuan(v)}`);
+    if (s.pendingForward) io.out(`  待上送 waiting for the host: ${s.pendingForward} (run sscard sync)`);
+    return EXIT.OK;
+  });
+}
+
+export async function cmdReconcile(args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, {
+    db: { type: 'string' },
+    date: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(
+      "sscard reconcile --db <file> [--date YYYY-MM-DD] [--json]\n  对账: compares the terminal's books with the host's records and lists every mismatch.\n  Exit 0 only when they agree, 2 otherwise.",
+    );
+    return EXIT.OK;
+  }
+  const date = values.date as string | undefined;
+  if (date !== undefined && !isValidBusinessDate(date))
+    throw new UsageError(`--date must be a date YYYY-MM-DD (got '${date}')`);
+  return withPos({ dbPath: dbPathOf(values.db) }, async (pos) => {
+    const records = await pos.host.records(pos.ledger.terminalId, date);
+    const r = pos.ledger.reconcile(records, date);
+    if (values.json) io.out(JSON.stringify(r, null, 2));
+    else {
+      io.out(
+        `对账 Reconciliation${r.date ? ` ${r.date}` : ''}: ${r.agree ? '一致 terminal and host agree' : `不一致 ${r.mismatches.length} mismatch(es)`}`,
+      );
+      io.out(`  terminal ¥${yuan(r.terminalTotalFen)}   host ¥${yuan(r.hostTotalFen)}`);
+      for (const m of r.mismatches) io.out(`  ✘ ${m.paymentId}  ${m.kind}  ${m.detail}`);
+      for (const n of r.notes) io.out(`  ℹ ${n.paymentId}  ${n.detail}`);
+    }
+    return r.agree ? EXIT.OK : EXIT.DECLINED;
+  });
+}
+
+export async function cmdSync(args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, {
+    db: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(
+      'sscard sync --db <file> [--json]\n  Forwards queued offline payments, refunds and reversals to the host. Safe to repeat:\n  the host applies each payment id once.',
+    );
+    return EXIT.OK;
+  }
+  return withPos({ dbPath: dbPathOf(values.db) }, async (pos) => {
+    // An operator's sync tries every queued entry now, whatever its retry schedule says.
+    const r = await forwardPending(pos.ledger, pos.host, { now: new Date('9999-12-31T23:59:59Z') });
+    if (values.json) io.out(JSON.stringify(r, null, 2));
+    else {
+      io.out(`上送 Forwarded ${r.sent}, failed ${r.failed}, still pending ${r.pending}.`);
+      for (const e of r.errors) io.out(`  ✘ ${e.paymentId}: ${e.code} ${e.message}`);
+    }
+    return r.pending === 0 ? EXIT.OK : EXIT.DECLINED;
+  });
+}
