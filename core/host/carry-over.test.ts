@@ -12,7 +12,11 @@ describe('medical accounts 95000/95001 (R4.1, R4.2)', () => {
     expect(await f.host.balances(card)).toEqual({ reserve: 5000, medicalCurrent: null, medicalPrior: null });
 
     f.ledger.fund(card, 'medical_current', 12_000, 'first-medical-funding');
-    expect(await f.host.balances(card)).toEqual({ reserve: 5000, medicalCurrent: 12_000, medicalPrior: null });
+    expect(await f.host.balances(card)).toEqual({
+      reserve: 5000,
+      medicalCurrent: 12_000,
+      medicalPrior: null,
+    });
     expect(f.ledger.getAccount(card, 'medical_current')?.code).toBe('95000');
   });
 

@@ -29,7 +29,7 @@ import {
  * 95000, 95001; system accounts bank_funding, medical_funding, merchant). The host tables of
  * core/host/migrations.ts add what the host knows besides the money.
  *
- * Decisions (see also the report in docs):
+ * Decisions:
  * - Link: 'down' rejects at once with HOST_DOWN and changes nothing. 'slow' answers after
  *   slowDelayMs; when that is past timeoutMs the caller gets HOST_TIMEOUT after timeoutMs and,
  *   by default (`timedOutRequests: 'dropped'`), the request was NOT applied. With
@@ -285,7 +285,6 @@ function prepareStatements(db: Database.Database) {
 
 export class InProcessHost implements Host {
   private readonly ledger: Ledger;
-  private readonly db: Database.Database;
   private readonly clock: () => Date;
   private readonly medicalOrder: MedicalOrder;
   private readonly shortfall: ShortfallPolicy;
@@ -313,7 +312,9 @@ export class InProcessHost implements Host {
       link = 'up',
     } = options;
     if (medicalOrder !== 'current-first' && medicalOrder !== 'prior-first') {
-      throw new TypeError(`medicalOrder must be 'current-first' or 'prior-first', not ${String(medicalOrder)}`);
+      throw new TypeError(
+        `medicalOrder must be 'current-first' or 'prior-first', not ${String(medicalOrder)}`,
+      );
     }
     if (shortfall !== 'self-pay' && shortfall !== 'decline') {
       throw new TypeError(`shortfall must be 'self-pay' or 'decline', not ${String(shortfall)}`);
@@ -332,7 +333,6 @@ export class InProcessHost implements Host {
     }
     if (!LINK_STATES.includes(link)) throw new TypeError(`link must be one of ${LINK_STATES.join(', ')}`);
     this.ledger = ledger;
-    this.db = db;
     this.clock = clock;
     this.medicalOrder = medicalOrder;
     this.shortfall = shortfall;
@@ -572,8 +572,10 @@ export class InProcessHost implements Host {
           const fen = split[SPLIT_FIELD[part]];
           if (fen === 0) continue;
           // splitMedical never takes more than an account holds, so the account exists here.
-          const accountId = part === 'self_pay' ? null : (this.ledger.getAccount(card.cardId, part)?.accountId ?? null);
-          if (part !== 'self_pay' && accountId === null) throw new Error(`no ${part} account for ${card.cardId}`);
+          const accountId =
+            part === 'self_pay' ? null : (this.ledger.getAccount(card.cardId, part)?.accountId ?? null);
+          if (part !== 'self_pay' && accountId === null)
+            throw new Error(`no ${part} account for ${card.cardId}`);
           legs.push({ part, accountId, advanced: false, amountFen: fen, refLeg: null });
         }
         return this.apply({ ...head, card_status: card.status }, legs, 'payment');
@@ -585,9 +587,9 @@ export class InProcessHost implements Host {
     return this.call(() =>
       this.tx(() => {
         const head = this.validateRequest(request, 'offline');
-        const split = this.validateSplit(request);
         const replay = this.replay(request);
         if (replay) return replay;
+        const split = this.validateSplit(request);
         // The card was accepted at the till: its status now is recorded, not re-checked.
         const card = this.card(request.cardId);
         const legs: Leg[] = [];
@@ -601,7 +603,13 @@ export class InProcessHost implements Host {
           const account = this.ledger.getAccount(card.cardId, part);
           const taken = Math.min(account?.balanceFen ?? 0, fen);
           if (account && taken > 0) {
-            legs.push({ part, accountId: account.accountId, advanced: false, amountFen: taken, refLeg: null });
+            legs.push({
+              part,
+              accountId: account.accountId,
+              advanced: false,
+              amountFen: taken,
+              refLeg: null,
+            });
           }
           if (fen > taken) {
             const funding = this.ledger.systemAccount(ADVANCED_BY[part]);
@@ -652,7 +660,12 @@ export class InProcessHost implements Host {
     const s: unknown = request.split;
     if (typeof s !== 'object' || s === null) throw invalid('split must be an object');
     const split = s as PaymentSplit;
-    const fields: (keyof PaymentSplit)[] = ['medicalCurrentFen', 'medicalPriorFen', 'reserveFen', 'selfPayFen'];
+    const fields: (keyof PaymentSplit)[] = [
+      'medicalCurrentFen',
+      'medicalPriorFen',
+      'reserveFen',
+      'selfPayFen',
+    ];
     let sum = 0n;
     for (const f of fields) sum += BigInt(requireFen(split[f], `split.${f}`, 0));
     if (sum !== BigInt(request.amountFen)) {
@@ -758,14 +771,18 @@ export class InProcessHost implements Host {
         requireInstant(at, 'at');
         const existing = this.s.getRecord.get(id);
         if (existing) {
-          if (existing.kind === 'reversal' && existing.ref_payment_id === paymentId) return toHostRecord(existing);
-          throw invalid(`reversalId ${id} was already used for a ${existing.kind} of ${existing.ref_payment_id ?? id}`);
+          if (existing.kind === 'reversal' && existing.ref_payment_id === paymentId)
+            return toHostRecord(existing);
+          throw invalid(
+            `reversalId ${id} was already used for a ${existing.kind} of ${existing.ref_payment_id ?? id}`,
+          );
         }
         const original = this.original(paymentId);
         const earlier = this.s.reversalOf.get(paymentId);
         if (earlier) throw invalid(`payment ${paymentId} was already reversed by ${earlier.payment_id}`);
         const open = this.s.openLegs.all(paymentId).filter((l) => l.remaining_fen > 0);
-        if (open.length === 0) throw invalid(`payment ${paymentId} is fully refunded: nothing left to reverse`);
+        if (open.length === 0)
+          throw invalid(`payment ${paymentId} is fully refunded: nothing left to reverse`);
         // Everything not yet refunded goes back, last-drawn first, to exactly where it came from.
         const legs = open.reverse().map((l) => this.returnLeg(l, l.remaining_fen));
         const amount = legs.reduce((sum, l) => sum + l.amountFen, 0);
@@ -783,7 +800,11 @@ export class InProcessHost implements Host {
         requireInstant(at, 'at');
         const existing = this.s.getRecord.get(id);
         if (existing) {
-          if (existing.kind === 'refund' && existing.ref_payment_id === paymentId && existing.amount_fen === amount) {
+          if (
+            existing.kind === 'refund' &&
+            existing.ref_payment_id === paymentId &&
+            existing.amount_fen === amount
+          ) {
             return toHostRecord(existing);
           }
           throw invalid(
@@ -793,7 +814,8 @@ export class InProcessHost implements Host {
         }
         const original = this.original(paymentId);
         const reversal = this.s.reversalOf.get(paymentId);
-        if (reversal) throw invalid(`payment ${paymentId} was reversed by ${reversal.payment_id}: nothing to refund`);
+        if (reversal)
+          throw invalid(`payment ${paymentId} was reversed by ${reversal.payment_id}: nothing to refund`);
         // Last-drawn first: cash, then the sub-accounts backwards; an advance before the card.
         const open = this.s.openLegs.all(paymentId).reverse();
         const remaining = open.reduce((sum, l) => sum + l.remaining_fen, 0);
@@ -825,7 +847,13 @@ export class InProcessHost implements Host {
   }
 
   private returnLeg(l: OpenLegRow, fen: number): Leg {
-    return { part: l.part, accountId: l.account_id, advanced: l.advanced === 1, amountFen: fen, refLeg: l.leg };
+    return {
+      part: l.part,
+      accountId: l.account_id,
+      advanced: l.advanced === 1,
+      amountFen: fen,
+      refLeg: l.leg,
+    };
   }
 
   /** The head of a refund or reversal: terminal, card and method are the payment's. */

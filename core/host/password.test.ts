@@ -27,7 +27,9 @@ describe('bank transaction password (R1.2)', () => {
 
     // Locked: even the right password is refused, and the lock is the bank's, not the host object's.
     await expect(f.host.verifyPassword(card, PASSWORD)).rejects.toMatchObject({ code: 'PASSWORD_LOCKED' });
-    await expect(f.another().verifyPassword(card, PASSWORD)).rejects.toMatchObject({ code: 'PASSWORD_LOCKED' });
+    await expect(f.another().verifyPassword(card, PASSWORD)).rejects.toMatchObject({
+      code: 'PASSWORD_LOCKED',
+    });
 
     // A new password set at the bank counter unlocks.
     f.ledger.setBankPassword(card, hashSecret('135790', { n: 1024, r: 8, p: 1 }));
@@ -51,7 +53,9 @@ describe('bank transaction password (R1.2)', () => {
 
   it('unknown cards, missing passwords and unusable cards are refused', async () => {
     const f = hostFixture();
-    await expect(f.host.verifyPassword('Z99999999', PASSWORD)).rejects.toMatchObject({ code: 'UNKNOWN_CARD' });
+    await expect(f.host.verifyPassword('Z99999999', PASSWORD)).rejects.toMatchObject({
+      code: 'UNKNOWN_CARD',
+    });
     const nopw = f.card('A00000002', { password: null });
     await expect(f.host.verifyPassword(nopw, PASSWORD)).rejects.toMatchObject({
       code: 'INVALID_REQUEST',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InProcessHost } from './in-process-host.ts';
 import { hostFixture, offline, payment } from './test-support.ts';
 
 describe('online payments (pay)', () => {
@@ -6,13 +7,23 @@ describe('online payments (pay)', () => {
     const f = hostFixture();
     const card = f.card('A00000001', { current: 3_000, prior: 5_000 });
     const r = await f.host.pay(payment(card, 4_000));
-    expect(r.split).toEqual({ medicalCurrentFen: 3_000, medicalPriorFen: 1_000, reserveFen: 0, selfPayFen: 0 });
+    expect(r.split).toEqual({
+      medicalCurrentFen: 3_000,
+      medicalPriorFen: 1_000,
+      reserveFen: 0,
+      selfPayFen: 0,
+    });
     expect(await f.host.balances(card)).toMatchObject({ medicalCurrent: 0, medicalPrior: 4_000 });
 
     const g = hostFixture({ medicalOrder: 'prior-first' });
     const other = g.card('A00000001', { current: 3_000, prior: 5_000 });
     const s = await g.host.pay(payment(other, 6_000));
-    expect(s.split).toEqual({ medicalCurrentFen: 1_000, medicalPriorFen: 5_000, reserveFen: 0, selfPayFen: 0 });
+    expect(s.split).toEqual({
+      medicalCurrentFen: 1_000,
+      medicalPriorFen: 5_000,
+      reserveFen: 0,
+      selfPayFen: 0,
+    });
     expect(await g.host.balances(other)).toMatchObject({ medicalCurrent: 2_000, medicalPrior: 0 });
   });
 
@@ -20,7 +31,12 @@ describe('online payments (pay)', () => {
     const f = hostFixture();
     const card = f.card('A00000001', { current: 6_000, prior: 2_000 });
     const r = await f.host.pay(payment(card, 10_000));
-    expect(r.split).toEqual({ medicalCurrentFen: 6_000, medicalPriorFen: 2_000, reserveFen: 0, selfPayFen: 2_000 });
+    expect(r.split).toEqual({
+      medicalCurrentFen: 6_000,
+      medicalPriorFen: 2_000,
+      reserveFen: 0,
+      selfPayFen: 2_000,
+    });
     expect(r.advancedFen).toBe(0);
     const lines = f.ledger.journal({ txnId: r.paymentId });
     expect(lines.map((l) => [l.accountKind, l.amountFen])).toEqual([
@@ -34,12 +50,32 @@ describe('online payments (pay)', () => {
   it('R4: a shortfall is declined when configured, naming the shortfall in yuan, and nothing changes', async () => {
     const f = hostFixture({ shortfall: 'decline' });
     const card = f.card('A00000001', { current: 6_000, prior: 2_000 });
+    await f.host.balances(card); // first use: the host records its carry-over baseline
     const before = f.snapshot();
     await expect(f.host.pay(payment(card, 10_000))).rejects.toMatchObject({
       code: 'INSUFFICIENT_FUNDS',
       message: expect.stringMatching(/short by 20\.00 yuan/),
     });
     expect(f.snapshot()).toEqual(before);
+  });
+
+  it('R4: a payment the medical accounts cannot cover at all is all self-pay and posts nothing', async () => {
+    const f = hostFixture();
+    const card = f.card('A00000001', { reserve: 1_000 });
+    const r = await f.host.pay(payment(card, 700));
+    expect(r.split).toEqual({ medicalCurrentFen: 0, medicalPriorFen: 0, reserveFen: 0, selfPayFen: 700 });
+    expect(f.ledger.journal({ txnId: r.paymentId })).toEqual([]);
+    const back = await f.host.refund('ref-1', r.paymentId, 700, '2025-03-10T03:00:00.000Z');
+    expect(back.split.selfPayFen).toBe(700);
+    expect(f.ledger.journal({ txnId: 'ref-1' })).toEqual([]);
+  });
+
+  it('the host refuses bad settings at construction', () => {
+    const f = hostFixture();
+    const base = { ledger: f.ledger, db: f.db, clock: f.clock };
+    expect(() => new InProcessHost({ ...base, medicalOrder: 'newest' as never })).toThrow(TypeError);
+    expect(() => new InProcessHost({ ...base, timeoutMs: -1 })).toThrow(RangeError);
+    expect(() => new InProcessHost({ ...base, passwordRetryLimit: 0 })).toThrow(RangeError);
   });
 
   it('reserve payments need the whole amount in the reserve account', async () => {
@@ -69,13 +105,20 @@ describe('online payments (pay)', () => {
     expect(f.ledger.journal({ txnId: request.paymentId })).toHaveLength(2);
     expect(f.ledger.balances(card).medicalCurrent).toBe(2_000);
     // Reusing the id for a different payment is a terminal bug, not a replay.
-    await expect(f.host.pay({ ...request, amountFen: 999 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(f.host.pay({ ...request, amountFen: 999 })).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+    });
   });
 
   it('cards that are not active, gen 1 cards and unknown cards are refused', async () => {
     const f = hostFixture();
-    for (const status of ['loss-reported', 'closed', 'not-activated'] as const) {
-      const card = f.card(`S${status.length}000000`.slice(0, 9), { status, current: 1_000 });
+    const statuses = [
+      ['S00000001', 'loss-reported'],
+      ['S00000002', 'closed'],
+      ['S00000003', 'not-activated'],
+    ] as const;
+    for (const [cardId, status] of statuses) {
+      const card = f.card(cardId, { status, current: 1_000 });
       await expect(f.host.pay(payment(card, 100))).rejects.toMatchObject({
         code: 'CARD_NOT_USABLE',
         message: expect.stringContaining(status),
@@ -102,7 +145,13 @@ describe('online payments (pay)', () => {
       });
     }
     await expect(
-      f.host.forward(offline(card, { medicalCurrentFen: 100 }, { split: { medicalCurrentFen: 1.5, medicalPriorFen: 0, reserveFen: 0, selfPayFen: 0 } })),
+      f.host.forward(
+        offline(
+          card,
+          { medicalCurrentFen: 100 },
+          { split: { medicalCurrentFen: 1.5, medicalPriorFen: 0, reserveFen: 0, selfPayFen: 0 } },
+        ),
+      ),
     ).rejects.toMatchObject({ message: expect.stringMatching(/^split\.medicalCurrentFen /) });
     await expect(f.host.pay(payment(card, 100, { paymentId: '' }))).rejects.toMatchObject({
       message: expect.stringMatching(/^paymentId /),
@@ -157,7 +206,9 @@ describe('offline payments (forward)', () => {
     const request = offline(card, { medicalCurrentFen: 1_000 });
     const r = await f.host.forward(request);
     expect(r.amountFen).toBe(1_000);
-    expect(f.db.prepare('SELECT card_status, mode FROM host_records WHERE payment_id = ?').get(r.paymentId)).toEqual({
+    expect(
+      f.db.prepare('SELECT card_status, mode FROM host_records WHERE payment_id = ?').get(r.paymentId),
+    ).toEqual({
       card_status: 'loss-reported',
       mode: 'offline',
     });

@@ -72,7 +72,8 @@ export function hostFixture(
       open(setup.prior, 'medical_prior');
       return cardId;
     },
-    total: () => db.prepare<[], number>('SELECT COALESCE(SUM(balance_fen), 0) FROM accounts').pluck().get() ?? 0,
+    total: () =>
+      db.prepare<[], number>('SELECT COALESCE(SUM(balance_fen), 0) FROM accounts').pluck().get() ?? 0,
     snapshot: () => ({
       accounts: db.prepare('SELECT * FROM accounts ORDER BY account_id').all(),
       journal: db.prepare('SELECT count(*) FROM journal').pluck().get(),
@@ -89,7 +90,11 @@ const NO_SPLIT: PaymentSplit = { medicalCurrentFen: 0, medicalPriorFen: 0, reser
 let paymentSeq = 0;
 
 /** A payment request; online medical by default, with a fresh paymentId. */
-export function payment(cardId: string, amountFen: number, over: Partial<HostPaymentRequest> = {}): HostPaymentRequest {
+export function payment(
+  cardId: string,
+  amountFen: number,
+  over: Partial<HostPaymentRequest> = {},
+): HostPaymentRequest {
   return {
     paymentId: `pay-${++paymentSeq}`,
     terminalId: 'T0001',
@@ -105,7 +110,11 @@ export function payment(cardId: string, amountFen: number, over: Partial<HostPay
 }
 
 /** An offline payment as the till took it, to be forwarded. */
-export function offline(cardId: string, split: Partial<PaymentSplit>, over: Partial<HostPaymentRequest> = {}) {
+export function offline(
+  cardId: string,
+  split: Partial<PaymentSplit>,
+  over: Partial<HostPaymentRequest> = {},
+) {
   const s = { ...NO_SPLIT, ...split };
   const amountFen = s.medicalCurrentFen + s.medicalPriorFen + s.reserveFen + s.selfPayFen;
   return payment(cardId, amountFen, { split: s, mode: 'offline', ...over });
