@@ -21,6 +21,6 @@ export const gen1Machine = sessionSetup.createMachine({
         { target: 'declined', actions: { type: 'say', params: { code: 'GEN1_NO_MEDICAL' } } },
       ],
     }),
-    ...endStates(),
+    ...endStates(['declined', 'cancelled', 'pulled']),
   },
 });

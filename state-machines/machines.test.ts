@@ -81,7 +81,9 @@ describe('gen 2 machine', () => {
   it('R1.2: the transaction password is verified online, then the payment goes through', async () => {
     let checked = '';
     const a = run(gen2Machine, 2, {
-      verifyPassword: fromPromise<void, { password: string }>(async ({ input }) => void (checked = input.password)),
+      verifyPassword: fromPromise<void, { password: string }>(
+        async ({ input }) => void (checked = input.password),
+      ),
     });
     a.send(pay);
     await at(a, 'awaitingPassword');
@@ -106,7 +108,9 @@ describe('gen 2 machine', () => {
     expect(renderMessage(out.message)).toContain('联机');
   });
   it('a wrong password shows the tries left and asks again; locked → declined', async () => {
-    const a = run(gen2Machine, 2, { verifyPassword: failWith({ code: 'WRONG_PASSWORD', message: 'x', triesLeft: 2 }) });
+    const a = run(gen2Machine, 2, {
+      verifyPassword: failWith({ code: 'WRONG_PASSWORD', message: 'x', triesLeft: 2 }),
+    });
     a.send(pay);
     a.send({ type: 'PIN_ENTERED', pin: '000000' });
     await at(a, 'awaitingPasswordAgain');

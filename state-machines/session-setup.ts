@@ -179,15 +179,13 @@ export const waitingExits = {
   CARD_REMOVED: { target: 'pulled', actions: [{ type: 'say', params: { code: 'CARD_PULLED' } }] },
 } as const;
 
-/** How a session ends: every generation has the same final states. */
-export function endStates(): SessionStates {
-  return {
-    paid: { type: 'final', entry: { type: 'end', params: 'paid' } },
-    declined: { type: 'final', entry: { type: 'end', params: 'declined' } },
-    cancelled: { type: 'final', entry: { type: 'end', params: 'cancelled' } },
-    pulled: { type: 'final', entry: { type: 'end', params: 'pulled' } },
-    reversed: { type: 'final', entry: { type: 'end', params: 'reversed' } },
-  };
+/** How a session ends; a generation that cannot pay has no 'paid' or 'reversed' end. */
+export function endStates(
+  results: readonly SessionResult['result'][] = ['paid', 'declined', 'cancelled', 'pulled', 'reversed'],
+): SessionStates {
+  return Object.fromEntries(
+    results.map((r) => [r, { type: 'final' as const, entry: { type: 'end' as const, params: r } }]),
+  ) as SessionStates;
 }
 
 /**

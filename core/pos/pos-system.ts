@@ -1,6 +1,7 @@
 import { openCardStore, type CardStore } from '../card-store.ts';
 import { InProcessHost } from '../host/in-process-host.ts';
-import type { LinkState, MedicalOrder, ShortfallPolicy } from '../host/types.ts';
+import type { Host, LinkState, MedicalOrder, ShortfallPolicy } from '../host/types.ts';
+import type { PsamSimulator } from '../card/psam.ts';
 import { VirtualReader } from '../../device/virtual-reader.ts';
 import type { CardReader } from '../../device/reader.ts';
 import type { ApduTrace } from '../../device/trace.ts';
@@ -29,6 +30,10 @@ export interface PosSystemOptions {
   medicalOrder?: MedicalOrder;
   shortfall?: ShortfallPolicy;
   hostTimeoutMs?: number;
+  /** The terminal's PSAM (default: the simulator's, holding the test RKSSSE key). */
+  psam?: PsamSimulator;
+  /** Wraps the host the terminal talks to (fault injection in tests and scenarios). */
+  wrapHost?: (host: InProcessHost) => Host;
 }
 
 export interface PosSystem {
@@ -64,11 +69,14 @@ export function openPosSystem(options: PosSystemOptions): PosSystem {
     terminalId: options.terminalId ?? 'T0001',
     merchantId: options.merchantId ?? '898440100001',
     medicalOrder,
+    // The host hands a refund's cash part back first; the terminal's books follow it.
+    cashRefund: 'first',
   });
   const reader = options.reader ?? new VirtualReader(options.trace ? { trace: options.trace } : {});
   const terminal = new PosTerminal({
     reader,
-    host,
+    host: options.wrapHost ? options.wrapHost(host) : host,
+    ...(options.psam ? { psam: options.psam } : {}),
     ledger,
     db: store.db,
     clock,

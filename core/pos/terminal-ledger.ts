@@ -246,6 +246,12 @@ export interface TerminalLedgerOptions {
    * used to return refunds in the reverse order.
    */
   readonly medicalOrder?: MedicalOrder;
+  /**
+   * When a refund hands back the cash part (自付): 'last' (default, see planRefund) or
+   * 'first' (strictly last-drawn first). Must match the host's rule, or reconciliation
+   * reports the partial refunds of payments with a cash part.
+   */
+  readonly cashRefund?: 'last' | 'first';
 }
 
 // ---- helpers ---------------------------------------------------------------------------------
@@ -661,7 +667,14 @@ export class TerminalLedger {
   private lastIdTime = '';
   private lastIdRandom = 0;
 
-  constructor({ db, clock, terminalId, merchantId, medicalOrder = 'current-first' }: TerminalLedgerOptions) {
+  constructor({
+    db,
+    clock,
+    terminalId,
+    merchantId,
+    medicalOrder = 'current-first',
+    cashRefund = 'last',
+  }: TerminalLedgerOptions) {
     const version = userVersion(db);
     if (version !== latestVersion()) {
       throw new Error(
@@ -683,11 +696,13 @@ export class TerminalLedger {
     this.terminalId = terminalId;
     this.merchantId = merchantId;
     this.s = prepareStatements(db);
-    // Refunds go back in the reverse of the drawing order, cash last: see refundSplit().
-    this.refundOrder =
+    // Refunds go back in the reverse of the drawing order, cash last by default: see planRefund().
+    const coveredBack: SplitPart[] =
       medicalOrder === 'current-first'
-        ? ['reserveFen', 'medicalPriorFen', 'medicalCurrentFen', 'selfPayFen']
-        : ['reserveFen', 'medicalCurrentFen', 'medicalPriorFen', 'selfPayFen'];
+        ? ['reserveFen', 'medicalPriorFen', 'medicalCurrentFen']
+        : ['reserveFen', 'medicalCurrentFen', 'medicalPriorFen'];
+    this.refundOrder =
+      cashRefund === 'first' ? ['selfPayFen', ...coveredBack] : [...coveredBack, 'selfPayFen'];
   }
 
   /** The ledger's clock (the forwarder schedules retries with it). */
@@ -779,7 +794,8 @@ export class TerminalLedger {
    * (自付) last. Returning fund money first keeps the medical fund whole and the till's cash
    * drawer untouched for partial refunds; and after a partial refund, what stays drawn on the
    * accounts is what the earlier-drawn accounts paid, as if the payment had been smaller.
-   * Never more than what remains of each part after earlier refunds.
+   * Never more than what remains of each part after earlier refunds. (cashRefund: 'first'
+   * hands the cash back first instead, for a host that returns strictly last-drawn first.)
    */
   planRefund(paymentId: string, amountFen: number): PaymentSplit {
     checkAmount(amountFen, `refund of ${paymentId}: amountFen`);
@@ -809,6 +825,7 @@ export class TerminalLedger {
     this.checkForwardAndRecord(reversalId, forward, opts.hostRecord);
     return this.db
       .transaction(() => {
+        this.assertNewId(reversalId);
         const original = this.refundablePayment(paymentId, 'reversal');
         const split = { ...original.split };
         this.insertCorrection(reversalId, 'reversal', original, original.amountFen, split, forward, opts);
@@ -831,6 +848,7 @@ export class TerminalLedger {
     this.checkForwardAndRecord(refundId, forward, opts.hostRecord);
     return this.db
       .transaction(() => {
+        this.assertNewId(refundId);
         const original = this.refundablePayment(paymentId, 'refund');
         const split = this.refundSplit(original, amountFen);
         this.insertCorrection(refundId, 'refund', original, amountFen, split, forward, opts);
@@ -948,14 +966,15 @@ export class TerminalLedger {
     );
   }
 
+  private assertNewId(id: string): void {
+    if (this.s.paymentExists.get(id) !== undefined) {
+      throw new TerminalLedgerError('DUPLICATE_PAYMENT_ID', `transaction id ${id} is already used`);
+    }
+  }
+
   /** Inside a transaction: row, journal lines, queue entry or host confirmation. */
   private insertTransaction(row: NewPaymentDbRow, at: Date, forward: boolean, hostRecord?: HostRecord): void {
-    if (this.s.paymentExists.get(row.payment_id) !== undefined) {
-      throw new TerminalLedgerError(
-        'DUPLICATE_PAYMENT_ID',
-        `transaction id ${row.payment_id} is already used`,
-      );
-    }
+    this.assertNewId(row.payment_id);
     this.s.insertPayment.run(row);
     const s = sign(row.kind);
     const lines: [TerminalAccount, number][] = [['sales', -s * row.amount_fen]];
@@ -1216,7 +1235,7 @@ export class TerminalLedger {
       grossFen: amount.payment,
       refundedFen: amount.refund,
       reversedFen: amount.reversal,
-      totalFen: -sales,
+      totalFen: 0 - sales, // not -sales: -0 on a day without sales
       byAccount,
       byMethod,
       pendingForward: this.s.dayPending.get(this.terminalId, date) ?? 0,
@@ -1326,7 +1345,7 @@ export class TerminalLedger {
           terminal: t,
           ...(h ? { host: h } : {}),
           detail:
-            `尚未上传主机（${q.attempts} 次尝试）/ not yet forwarded to the host (${q.attempts} attempts)` +
+            `尚未上传主机（${q.attempts} 次尝试） / not yet forwarded to the host (${q.attempts} attempts)` +
             (q.last_error ? `: ${q.last_error}` : ''),
         });
       } else if (!h) {
@@ -1462,7 +1481,7 @@ function compareRecords(t: TerminalPayment, h: HostRecord): Mismatch[] {
         kind: 'split-differs',
         terminal: t,
         host: h,
-        detail: `分账不一致（终端/主机）/ split differs (terminal/host): ${list}`,
+        detail: `分账不一致（终端/主机） / split differs (terminal/host): ${list}`,
       });
     }
   }
