@@ -10,7 +10,7 @@ import { resolveCard } from '../core/card/wallet.ts';
 import { PsamSimulator } from '../core/card/psam.ts';
 import { HostError, type Host, type HostPaymentRequest } from '../core/host/types.ts';
 import type { InProcessHost } from '../core/host/in-process-host.ts';
-import { VirtualReader } from '../device/virtual-reader.ts';
+import type { VirtualReader } from '../device/virtual-reader.ts';
 import { fixedClock } from '../core/time.ts';
 import type { Algorithm } from '../core/card/crypto.ts';
 
