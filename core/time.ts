@@ -4,21 +4,16 @@
  */
 export const BUSINESS_TIME_ZONE = 'Asia/Shanghai';
 
-const fmt = new Intl.DateTimeFormat('en-CA', {
-  timeZone: BUSINESS_TIME_ZONE,
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-});
+const BEIJING_OFFSET_MS = 8 * 3600_000; // UTC+8 all year: China has no daylight saving
 
 /** The business day (YYYY-MM-DD, Beijing time) of an instant. */
 export function businessDate(at: Date): string {
-  return fmt.format(at);
+  return new Date(at.getTime() + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
 }
 
 /** Beijing local time as 'YYYY-MM-DD HH:mm:ss', for receipts. */
 export function localDateTime(at: Date): string {
-  const t = new Date(at.getTime() + 8 * 3600_000).toISOString();
+  const t = new Date(at.getTime() + BEIJING_OFFSET_MS).toISOString();
   return `${t.slice(0, 10)} ${t.slice(11, 19)}`;
 }
 

@@ -44,8 +44,7 @@ export function carryOverInstant(year: number): Date {
  * which years it has done, so running the job again in the same year moves nothing (R4.2).
  */
 export function carryOverYearDue(now: Date): number {
-  const y = Number(
-    new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric' }).format(now),
-  );
+  // Beijing has no daylight saving: its year is the UTC year of the instant shifted by 8 h.
+  const y = new Date(now.getTime() + 8 * 3600_000).getUTCFullYear();
   return now >= carryOverInstant(y) ? y : y - 1;
 }

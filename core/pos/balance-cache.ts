@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { HostBalances, PaymentSplit } from '../host/types.ts';
+import type { HostBalances } from '../host/types.ts';
 import { carryOverYearDue } from '../host/medical.ts';
 
 /**
@@ -40,6 +40,21 @@ export class BalanceCache {
     return b;
   }
 
+  /** Stores the host's answer; a no-op (no write, no commit) when nothing changed. */
+  refresh(cardId: string, balances: HostBalances, asOf: Date): void {
+    const row = this.getStmt.get(cardId);
+    if (
+      row &&
+      row.reserve_fen === balances.reserve &&
+      row.medical_current_fen === balances.medicalCurrent &&
+      row.medical_prior_fen === balances.medicalPrior &&
+      carryOverYearDue(new Date(row.as_of)) === carryOverYearDue(asOf)
+    ) {
+      return;
+    }
+    this.set(cardId, balances, asOf);
+  }
+
   set(cardId: string, balances: HostBalances, asOf: Date): void {
     this.putStmt.run({
       card_id: cardId,
@@ -48,19 +63,6 @@ export class BalanceCache {
       medical_prior_fen: balances.medicalPrior,
       as_of: asOf.toISOString(),
     });
-  }
-
-  /** Takes an offline payment's split off the cached balances. */
-  spend(cardId: string, split: PaymentSplit, now: Date): HostBalances | null {
-    const b = this.get(cardId, now);
-    if (!b) return null;
-    const next: HostBalances = {
-      reserve: b.reserve === null ? null : b.reserve - split.reserveFen,
-      medicalCurrent: b.medicalCurrent === null ? null : b.medicalCurrent - split.medicalCurrentFen,
-      medicalPrior: b.medicalPrior === null ? null : b.medicalPrior - split.medicalPriorFen,
-    };
-    this.set(cardId, next, now);
-    return next;
   }
 }
 

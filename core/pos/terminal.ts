@@ -140,7 +140,17 @@ export class PosTerminal {
         gen3: gen3Machine.provide({ actors, actions: { assignPaymentId } }),
       },
     });
-    this.actor = createActor(machine);
+    // Every snapshot of the terminal and of its session machine wakes the waiters of until().
+    this.actor = createActor(machine, {
+      inspect: (ev) => {
+        if (ev.type === '@xstate.snapshot') queueMicrotask(() => this.notify());
+      },
+    });
+  }
+
+  private readonly waiters = new Set<() => void>();
+  private notify(): void {
+    for (const w of [...this.waiters]) w();
   }
 
   start(): this {
@@ -192,30 +202,25 @@ export class PosTerminal {
   async until(predicate: (t: PosTerminal) => boolean, timeoutMs = 10_000): Promise<void> {
     if (predicate(this)) return;
     await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      const check = () => {
+        if (predicate(this)) {
+          done();
+          resolve();
+        }
+      };
       const timer = setTimeout(() => {
-        sub.unsubscribe();
+        done();
         reject(
           new Error(
             `terminal did not reach the expected state within ${timeoutMs} ms (now ${this.stateName()})`,
           ),
         );
       }, timeoutMs);
-      const check = () => {
-        if (predicate(this)) {
-          clearTimeout(timer);
-          sub.unsubscribe();
-          resolve();
-        }
-      };
-      const sub = this.actor.subscribe(check);
-      const poll = setInterval(() => {
-        if (predicate(this)) {
-          clearInterval(poll);
-          check();
-        }
-      }, 5);
-      timer.unref?.();
-      setTimeout(() => clearInterval(poll), timeoutMs).unref?.();
+      this.waiters.add(check);
     });
   }
 
@@ -252,7 +257,7 @@ export class PosTerminal {
     if (r.generation > 1) {
       try {
         status = await this.o.host.cardStatus(r.cardNumber);
-        this.cache.set(r.cardNumber, await this.o.host.balances(r.cardNumber), now);
+        this.cache.refresh(r.cardNumber, await this.o.host.balances(r.cardNumber), now);
       } catch (e) {
         if (!(e instanceof HostError) || (e.code !== 'HOST_DOWN' && e.code !== 'HOST_TIMEOUT')) {
           if (e instanceof HostError && e.code === 'UNKNOWN_CARD') status = 'unknown';
@@ -358,7 +363,6 @@ export class PosTerminal {
       mode = 'online';
       split = record.split;
       balancesAfter = await host.balances(input.card.cardNumber).catch(() => null);
-      if (balancesAfter) this.cache.set(input.card.cardNumber, balancesAfter, clock());
     } else {
       // Offline (gen 3 medical, host unreachable): split against the terminal's balance list.
       mode = 'offline';
@@ -371,7 +375,13 @@ export class PosTerminal {
           `medical accounts short by ${yuan(s.shortfallFen)} yuan (offline balance list)`,
         );
       split = s.split;
-      balancesAfter = this.cache.spend(input.card.cardNumber, split, at);
+      // What the balance list holds once this payment is taken off it.
+      balancesAfter = {
+        reserve: cached.reserve,
+        medicalCurrent:
+          cached.medicalCurrent === null ? null : cached.medicalCurrent - split.medicalCurrentFen,
+        medicalPrior: cached.medicalPrior === null ? null : cached.medicalPrior - split.medicalPriorFen,
+      };
     }
     const receiptText = renderReceipt({
       merchantName: this.o.merchantName,
@@ -389,18 +399,24 @@ export class PosTerminal {
       mode,
       balancesAfter,
     });
-    ledger.recordPayment({
-      paymentId: input.paymentId,
-      cardId: input.card.cardNumber,
-      generation: input.card.generation,
-      method: input.method,
-      amountFen: input.amountFen,
-      split,
-      mode,
-      receiptText,
-      forward: mode === 'offline',
-      ...(record ? { hostRecord: record } : {}),
-    });
+    // The payment, its journal lines, its queue entry and the balance list: one commit.
+    const recordPayment = () =>
+      ledger.recordPayment({
+        paymentId: input.paymentId,
+        cardId: input.card.cardNumber,
+        generation: input.card.generation,
+        method: input.method,
+        amountFen: input.amountFen,
+        split,
+        mode,
+        receiptText,
+        forward: mode === 'offline',
+        ...(record ? { hostRecord: record } : {}),
+      });
+    this.o.db.transaction(() => {
+      recordPayment();
+      if (balancesAfter) this.cache.set(input.card.cardNumber, balancesAfter, at);
+    })();
     return {
       paymentId: input.paymentId,
       amountFen: input.amountFen,
