@@ -5,7 +5,6 @@ import { parse, requireString } from './args.ts';
 import { resolveCard } from '../core/card/wallet.ts';
 import { ProfileError } from '../core/card/profile.ts';
 import { openPosSystem, type PosSystem } from '../core/pos/pos-system.ts';
-import { forwardPending } from '../core/pos/forwarder.ts';
 import { yuan } from '../core/pos/receipt.ts';
 import { renderMessage } from '../state-machines/messages.ts';
 import type { LinkState, PaymentMethod } from '../core/host/types.ts';
@@ -240,7 +239,7 @@ export async function cmdSync(args: string[], io: CliIo): Promise<number> {
   }
   return withPos({ dbPath: dbPathOf(values.db) }, async (pos) => {
     // An operator's sync tries every queued entry now, whatever its retry schedule says.
-    const r = await forwardPending(pos.ledger, pos.host, { now: new Date('9999-12-31T23:59:59Z') });
+    const r = await pos.sync({ now: new Date('9999-12-31T23:59:59Z') });
     if (values.json) io.out(JSON.stringify(r, null, 2));
     else {
       io.out(`上送 Forwarded ${r.sent}, failed ${r.failed}, still pending ${r.pending}.`);

@@ -343,6 +343,11 @@ export class InProcessHost implements Host {
     this.linkState = link;
     this.s = prepareStatements(db);
     this.inTx = db.transaction((fn: () => unknown) => fn());
+    // The host's books start now: this year's 21 June, if past, is not carried over again
+    // (the balances it was given are this year's); the next one will be.
+    if (this.s.getMeta.get(CARRY_OVER_KEY) === undefined) {
+      this.s.setMeta.run(CARRY_OVER_KEY, String(carryOverYearDue(clock())));
+    }
   }
 
   // ---- link ------------------------------------------------------------------------------

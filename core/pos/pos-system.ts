@@ -1,6 +1,12 @@
 import { openCardStore, type CardStore } from '../card-store.ts';
 import { InProcessHost } from '../host/in-process-host.ts';
-import type { Host, LinkState, MedicalOrder, ShortfallPolicy } from '../host/types.ts';
+import {
+  HostError,
+  type Host,
+  type LinkState,
+  type MedicalOrder,
+  type ShortfallPolicy,
+} from '../host/types.ts';
 import type { PsamSimulator } from '../card/psam.ts';
 import { VirtualReader } from '../../device/virtual-reader.ts';
 import type { CardReader } from '../../device/reader.ts';
@@ -9,9 +15,10 @@ import type { SocialSecurityCard } from '../card/social-security-card.ts';
 import type { CardProfile } from '../card/profile.ts';
 import { systemClock, type Clock } from '../time.ts';
 import { BalanceCache } from './balance-cache.ts';
-import { TerminalLedger } from './terminal-ledger.ts';
-import { PosTerminal } from './terminal.ts';
-import { forwardPending } from './forwarder.ts';
+import { TerminalLedger, type TerminalPayment } from './terminal-ledger.ts';
+import { PosTerminal, DEFAULT_MERCHANT_NAME } from './terminal.ts';
+import { renderReceipt } from './receipt.ts';
+import { forwardPending, type ForwardOptions } from './forwarder.ts';
 
 /**
  * One till on the embedded defaults: a SQLite file holding the cards (their chips' memory),
@@ -45,8 +52,16 @@ export interface PosSystem {
   clock: Clock;
   /** Registers the card with this till (and its host) and returns the card to insert. */
   register(profile: CardProfile): SocialSecurityCard;
-  /** Forwards queued offline payments and reversals; safe to repeat. */
-  sync(): ReturnType<typeof forwardPending>;
+  /**
+   * Refunds (退费) part or all of a payment: a new entry pointing at the original, sent to
+   * the host now or queued when it is unreachable.
+   */
+  refund(paymentId: string, amountFen: number): Promise<TerminalPayment>;
+  /**
+   * Forwards queued offline payments, refunds and reversals that are due (retries back off);
+   * `{ now }` far ahead makes everything due, as an operator's explicit sync does. Safe to repeat.
+   */
+  sync(options?: ForwardOptions): ReturnType<typeof forwardPending>;
   close(): void;
 }
 
@@ -100,7 +115,44 @@ export function openPosSystem(options: PosSystemOptions): PosSystem {
         cache.set(profile.card.number, store.balances(profile.card.number), clock());
       return card;
     },
-    sync: () => forwardPending(ledger, host),
+    async refund(paymentId, amountFen) {
+      const refundId = ledger.newPaymentId();
+      const split = ledger.planRefund(paymentId, amountFen); // validates before the host hears of it
+      const original = ledger.payment(paymentId)!;
+      const receipt = (mode: 'online' | 'offline') =>
+        renderReceipt({
+          merchantName: options.merchantName ?? DEFAULT_MERCHANT_NAME,
+          merchantId: ledger.merchantId,
+          terminalId: ledger.terminalId,
+          paymentId: refundId,
+          refPaymentId: paymentId,
+          kind: 'refund',
+          at: clock(),
+          cardNumber: original.cardId,
+          pan: null,
+          holderName: null,
+          generation: original.generation,
+          method: original.method,
+          amountFen,
+          split,
+          mode,
+          balancesAfter: null,
+        });
+      // A payment still queued must reach the host before its refund can.
+      if (ledger.queueEntry(paymentId)?.state !== 'pending') {
+        try {
+          const hostRecord = await host.refund(refundId, paymentId, amountFen, clock().toISOString());
+          return ledger.recordRefund(refundId, paymentId, amountFen, false, {
+            hostRecord,
+            receiptText: receipt('online'),
+          });
+        } catch (e) {
+          if (!(e instanceof HostError) || (e.code !== 'HOST_DOWN' && e.code !== 'HOST_TIMEOUT')) throw e;
+        }
+      }
+      return ledger.recordRefund(refundId, paymentId, amountFen, true, { receiptText: receipt('offline') });
+    },
+    sync: (opts = {}) => forwardPending(ledger, host, opts),
     close() {
       terminal.stop();
       store.close();

@@ -58,6 +58,8 @@ export interface PosTerminalOptions {
   shortfall?: ShortfallPolicy;
 }
 
+export const DEFAULT_MERCHANT_NAME = '康宁大药房（模拟）';
+
 export type TerminalSnapshot = SnapshotFrom<typeof terminalMachine>;
 
 const SELECT_SSSE = fromHex('00A404000F7378312E73682EC9E7BBE1B1A3D5CF');
@@ -105,7 +107,7 @@ export class PosTerminal {
 
   constructor(options: PosTerminalOptions) {
     this.o = {
-      merchantName: '康宁大药房（模拟）',
+      merchantName: DEFAULT_MERCHANT_NAME,
       medicalOrder: 'current-first',
       shortfall: 'self-pay',
       ...options,
