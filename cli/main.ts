@@ -15,6 +15,9 @@ import { PcscReader } from '../device/pcsc-reader.ts';
 import { listPcscReaders, matchReader, watchPcsc } from '../device/pcsc.ts';
 import { VpcdBridge, VPCD_BASE_PORT } from '../device/vpcd-bridge.ts';
 import { ApduTrace } from '../device/trace.ts';
+import { HostError } from '../core/host/types.ts';
+import { TerminalLedgerError } from '../core/pos/terminal-ledger.ts';
+import { LedgerError } from '../core/ledger/ledger.ts';
 
 const HELP = `sscard — SSCard Lab (社保卡终端实验室) command line
 
