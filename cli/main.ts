@@ -455,7 +455,10 @@ export async function run(argv: string[], io: CliIo = processIo, signal?: AbortS
       e instanceof ProfileError ||
       e instanceof HexError ||
       e instanceof CardReadError ||
-      e instanceof ReaderError
+      e instanceof ReaderError ||
+      e instanceof HostError ||
+      e instanceof TerminalLedgerError ||
+      e instanceof LedgerError
     ) {
       io.err(e instanceof ProfileError ? e.message : `sscard: ${e.message}`);
       return EXIT.BAD_INPUT;
