@@ -8,7 +8,7 @@ import type { CardSummary, PaymentOutcome } from './types.ts';
 import { openPosSystem, type PosSystem } from '../core/pos/pos-system.ts';
 import { resolveCard } from '../core/card/wallet.ts';
 import { PsamSimulator } from '../core/card/psam.ts';
-import { HostError, type Host, type HostPaymentRequest } from '../core/host/types.ts';
+import { HostError, type Host, type HostPaymentRequest, type OnApplied } from '../core/host/types.ts';
 import type { InProcessHost } from '../core/host/in-process-host.ts';
 import type { VirtualReader } from '../device/virtual-reader.ts';
 import { fixedClock } from '../core/time.ts';
@@ -94,14 +94,14 @@ class FaultyHost implements Host {
   reverse = (a: string, b: string, c: string) => this.inner.reverse(a, b, c);
   refund = (a: string, b: string, n: number, c: string) => this.inner.refund(a, b, n, c);
   records = (t: string, d?: string) => this.inner.records(t, d);
-  async pay(r: HostPaymentRequest) {
+  async pay(r: HostPaymentRequest, onApplied?: OnApplied) {
     this.payStarted = true;
     if (this.gate) await this.gate;
     if (this.failNextPay) {
       this.failNextPay = null;
       throw new HostError('HOST_DOWN', 'injected: link down during the debit');
     }
-    return this.inner.pay(r);
+    return this.inner.pay(r, onApplied);
   }
 }
 

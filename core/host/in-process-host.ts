@@ -16,6 +16,7 @@ import {
   type HostPaymentRequest,
   type HostRecord,
   type LinkState,
+  type OnApplied,
   type MedicalOrder,
   type PasswordCheck,
   type PaymentMethod,
@@ -364,7 +365,7 @@ export class InProcessHost implements Host {
   }
 
   /** Every request goes through here: the link decides whether, when and how it is answered. */
-  private async call<T>(op: () => T): Promise<T> {
+  private async call<T>(op: (answered: boolean) => T): Promise<T> {
     const link = this.linkState;
     if (link === 'down') {
       throw new HostError('HOST_DOWN', 'host link is down: the request never left the terminal');
@@ -372,11 +373,11 @@ export class InProcessHost implements Host {
     if (link === 'slow') {
       if (this.slowDelayMs < this.timeoutMs) {
         await sleep(this.slowDelayMs);
-        return this.arrive(op);
+        return this.arrive(() => op(true));
       }
       if (this.timedOutRequests === 'applied') {
         try {
-          this.arrive(op);
+          this.arrive(() => op(false));
         } catch {
           // The host's answer, refusal included, is lost on the slow link.
         }
@@ -387,7 +388,7 @@ export class InProcessHost implements Host {
         `no answer from the host within ${this.timeoutMs} ms (slow link); the request may or may not have been applied`,
       );
     }
-    return this.arrive(op);
+    return this.arrive(() => op(true));
   }
 
   /** The request has reached the host. */
@@ -530,9 +531,21 @@ export class InProcessHost implements Host {
 
   // ---- payments --------------------------------------------------------------------------
 
-  pay(request: HostPaymentRequest): Promise<HostRecord> {
-    return this.call(() =>
+  pay(request: HostPaymentRequest, onApplied?: OnApplied): Promise<HostRecord> {
+    return this.call((answered) =>
       this.tx(() => {
+        const record = this.payInTx(request);
+        // The terminal's books commit in this same transaction (one database in-process):
+        // the host never holds a payment the terminal lost, nor the other way round.
+        if (answered && onApplied) onApplied(record, this.ledger.balances(record.cardId));
+        return record;
+      }),
+    );
+  }
+
+  private payInTx(request: HostPaymentRequest): HostRecord {
+    {
+      {
         const head = this.validateRequest(request, 'online');
         const replay = this.replay(request);
         if (replay) return replay;
@@ -584,8 +597,8 @@ export class InProcessHost implements Host {
           legs.push({ part, accountId, advanced: false, amountFen: fen, refLeg: null });
         }
         return this.apply({ ...head, card_status: card.status }, legs, 'payment');
-      }),
-    );
+      }
+    }
   }
 
   forward(request: HostPaymentRequest): Promise<HostRecord> {

@@ -81,6 +81,9 @@ export class HostError extends Error {
   }
 }
 
+/** Called with the applied payment and the balances after it (see Host.pay). */
+export type OnApplied = (record: HostRecord, balancesAfter: HostBalances) => void;
+
 export interface PasswordCheck {
   ok: true;
 }
@@ -103,8 +106,11 @@ export interface Host {
    * Online authorisation of a medical payment: the host splits it over 95000/95001 in the
    * configured order (shortfall per policy) and applies it, once per paymentId.
    * `split` is ignored for online medical payments and computed by the host.
+   * `onApplied` lets the terminal record the payment: a host sharing the terminal's database
+   * (in-process) calls it inside the transaction that applies the payment, so both books commit
+   * together; a host that cannot simply does not call it, and the terminal records afterwards.
    */
-  pay(request: HostPaymentRequest): Promise<HostRecord>;
+  pay(request: HostPaymentRequest, onApplied?: OnApplied): Promise<HostRecord>;
 
   /**
    * Applies a payment the terminal already took offline, with the split decided at the till.

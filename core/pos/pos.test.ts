@@ -323,6 +323,34 @@ describe('the till, end to end', () => {
     pos.close();
   });
 
+  it('in-process, the host applies a payment and the terminal records it in one commit: a failure undoes both', async () => {
+    const { pos } = system();
+    const p = resolveCard('gen3-active').profile;
+    const before = balances(pos, p);
+    const request = {
+      paymentId: 'T0001-test-1',
+      terminalId: 'T0001',
+      merchantId: pos.ledger.merchantId,
+      cardId: p.card.number,
+      method: 'medical' as const,
+      amountFen: 500,
+      split: { medicalCurrentFen: 0, medicalPriorFen: 0, reserveFen: 0, selfPayFen: 0 },
+      createdAt: new Date().toISOString(),
+      mode: 'online' as const,
+    };
+    await expect(
+      pos.host.pay(request, () => {
+        throw new Error('the terminal could not write its books');
+      }),
+    ).rejects.toThrow(/could not write/);
+    expect(balances(pos, p)).toEqual(before);
+    expect(await pos.host.records('T0001')).toEqual([]);
+    let seen: number | null = null;
+    await pos.host.pay(request, (record, after) => void (seen = after.medicalCurrent));
+    expect(seen).toBe(before.medicalCurrent! - 500);
+    pos.close();
+  });
+
   it('cards refused at the till: expired, loss-reported, PIN blocked', async () => {
     const { pos } = system();
     expect((await pay(pos, resolveCard('gen3-expired').profile, 100, '604518')).text).toContain('已过有效期');

@@ -33,6 +33,7 @@ import {
   type HostBalances,
   type HostRecord,
   type MedicalOrder,
+  type PaymentSplit,
   type ShortfallPolicy,
 } from '../host/types.ts';
 import { splitMedical } from '../host/medical.ts';
@@ -337,12 +338,12 @@ export class PosTerminal {
   }
 
   private async doDebit(input: DebitInput): Promise<PaymentOutcome> {
-    const { host, ledger, clock } = this.o;
+    const { host, clock } = this.o;
     const at = clock();
     const request = {
       paymentId: input.paymentId,
-      terminalId: ledger.terminalId,
-      merchantId: ledger.merchantId,
+      terminalId: this.o.ledger.terminalId,
+      merchantId: this.o.ledger.merchantId,
       cardId: input.card.cardNumber,
       method: input.method,
       amountFen: input.amountFen,
@@ -350,41 +351,59 @@ export class PosTerminal {
       createdAt: at.toISOString(),
       mode: 'online' as const,
     };
+    let outcome: PaymentOutcome | null = null;
     let record: HostRecord | null = null;
     try {
-      record = await host.pay(request);
+      // An in-process host runs the callback inside its own transaction: the host's and the
+      // terminal's books then commit together, once.
+      record = await host.pay(request, (r, balancesAfter) => {
+        outcome = this.commit(input, at, r.split, 'online', balancesAfter, r);
+      });
     } catch (e) {
       const f = hostFailure(e);
       const unreachable = f.code === 'HOST_DOWN' || f.code === 'HOST_TIMEOUT';
       if (!unreachable || !input.offlineAllowed) throw f;
     }
-    let balancesAfter: HostBalances | null;
-    let mode: 'online' | 'offline';
-    let split;
+    if (outcome) return outcome;
     if (record) {
-      mode = 'online';
-      split = record.split;
-      balancesAfter = await host.balances(input.card.cardNumber).catch(() => null);
-    } else {
-      // Offline (gen 3 medical, host unreachable): split against the terminal's balance list.
-      mode = 'offline';
-      const cached = this.cache.get(input.card.cardNumber, at);
-      if (!cached) throw fail('HOST_DOWN', 'host unreachable and no balance list for this card');
-      const s = splitMedical(input.amountFen, cached, this.o.medicalOrder, this.o.shortfall);
-      if (!s.ok)
-        throw fail(
-          'INSUFFICIENT_FUNDS',
-          `medical accounts short by ${yuan(s.shortfallFen)} yuan (offline balance list)`,
-        );
-      split = s.split;
-      // What the balance list holds once this payment is taken off it.
-      balancesAfter = {
-        reserve: cached.reserve,
-        medicalCurrent:
-          cached.medicalCurrent === null ? null : cached.medicalCurrent - split.medicalCurrentFen,
-        medicalPrior: cached.medicalPrior === null ? null : cached.medicalPrior - split.medicalPriorFen,
-      };
+      const balancesAfter = await host.balances(input.card.cardNumber).catch(() => null);
+      return this.o.db.transaction(() =>
+        this.commit(input, at, record!.split, 'online', balancesAfter, record!),
+      )();
     }
+    // Offline (gen 3 medical, host unreachable): split against the terminal's balance list.
+    const cached = this.cache.get(input.card.cardNumber, at);
+    if (!cached) throw fail('HOST_DOWN', 'host unreachable and no balance list for this card');
+    const s = splitMedical(input.amountFen, cached, this.o.medicalOrder, this.o.shortfall);
+    if (!s.ok) {
+      throw fail(
+        'INSUFFICIENT_FUNDS',
+        `medical accounts short by ${yuan(s.shortfallFen)} yuan (offline balance list)`,
+      );
+    }
+    // What the balance list holds once this payment is taken off it.
+    const balancesAfter: HostBalances = {
+      reserve: cached.reserve,
+      medicalCurrent:
+        cached.medicalCurrent === null ? null : cached.medicalCurrent - s.split.medicalCurrentFen,
+      medicalPrior: cached.medicalPrior === null ? null : cached.medicalPrior - s.split.medicalPriorFen,
+    };
+    return this.o.db.transaction(() => this.commit(input, at, s.split, 'offline', balancesAfter, null))();
+  }
+
+  /**
+   * The terminal's side of a payment: receipt, payment row, journal lines, queue entry (when
+   * it must still reach the host) and the balance list. Runs inside a transaction.
+   */
+  private commit(
+    input: DebitInput,
+    at: Date,
+    split: PaymentSplit,
+    mode: 'online' | 'offline',
+    balancesAfter: HostBalances | null,
+    record: HostRecord | null,
+  ): PaymentOutcome {
+    const { ledger } = this.o;
     const receiptText = renderReceipt({
       merchantName: this.o.merchantName,
       merchantId: ledger.merchantId,
@@ -401,8 +420,8 @@ export class PosTerminal {
       mode,
       balancesAfter,
     });
-    // The payment, its journal lines, its queue entry and the balance list: one commit.
-    const recordPayment = () =>
+    // A host that replays an id already applied (a retry) finds it recorded here already.
+    if (!ledger.payment(input.paymentId)) {
       ledger.recordPayment({
         paymentId: input.paymentId,
         cardId: input.card.cardNumber,
@@ -415,10 +434,8 @@ export class PosTerminal {
         forward: mode === 'offline',
         ...(record ? { hostRecord: record } : {}),
       });
-    this.o.db.transaction(() => {
-      recordPayment();
-      if (balancesAfter) this.cache.set(input.card.cardNumber, balancesAfter, at);
-    })();
+    }
+    if (balancesAfter) this.cache.set(input.card.cardNumber, balancesAfter, at);
     return {
       paymentId: input.paymentId,
       amountFen: input.amountFen,
