@@ -11,6 +11,9 @@ import { ReaderError } from '../device/errors.ts';
 import { readCard, CardReadError, type CardReading } from '../core/terminal/read-card.ts';
 import { openCardStore, type CardStore } from '../core/card-store.ts';
 import { defaultDbPath } from '../core/paths.ts';
+import { openPosSystem } from '../core/pos/pos-system.ts';
+import { runPayment } from '../core/pos/run-payment.ts';
+import { renderMessage } from '../state-machines/messages.ts';
 import { PcscReader } from '../device/pcsc-reader.ts';
 import { listPcscReaders, matchReader, watchPcsc } from '../device/pcsc.ts';
 import { VpcdBridge, VPCD_BASE_PORT } from '../device/vpcd-bridge.ts';
@@ -205,17 +208,26 @@ function cmdRead(args: string[], io: CliIo): Promise<number> {
   });
 }
 
-function cmdDemo(args: string[], io: CliIo): Promise<number> {
+async function cmdDemo(args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, { db: { type: 'string' }, help: { type: 'boolean' } });
-  if (values.help) return Promise.resolve(help(io, 'sscard demo [--db <file>]'));
+  if (values.help) {
+    return help(
+      io,
+      'sscard demo [--db <file>]   reads every bundled card, then plays a few payments at the till\n' +
+        '                            (the embedded ledger file unless --db)',
+    );
+  }
   const dbPath = (values.db as string | undefined) ?? defaultDbPath();
-  return withStore(dbPath, async (store) => {
+  if (dbPath !== ':memory:') mkdirSync(dirname(dbPath), { recursive: true });
+  const pos = openPosSystem({ dbPath, hostTimeoutMs: 1500 });
+  try {
+    const store = pos.store;
     io.out(`SSCard Lab 社保卡终端实验室 — in-process virtual reader, ledger ${dbPath}`);
+    const fen = (v: number | null) => (v === null ? '—' : (v / 100).toFixed(2));
     for (const { profile } of loadWallet()) {
-      const r = await readOne(profile, store!);
-      const sec = store!.security(profile.card.number);
-      const bal = store!.balances(profile.card.number);
-      const fen = (v: number | null) => (v === null ? '—' : (v / 100).toFixed(2));
+      const r = await readOne(profile, store);
+      const sec = store.security(profile.card.number);
+      const bal = store.balances(profile.card.number);
       io.out(`\n[${profile.id}] ${profile.label}`);
       printReading(io, r);
       io.out(
@@ -227,8 +239,28 @@ function cmdDemo(args: string[], io: CliIo): Promise<number> {
         );
       }
     }
+
+    // The till: one payment of 12.50 per card generation, as R1.1–R1.4 describe them.
+    io.out('\n收银台 The till — 12.50 yuan from the medical account (try: sscard pay --help)');
+    const t = pos.terminal.start();
+    const reader = pos.reader as VirtualReader;
+    const plays: [string, string, string][] = [
+      ['gen1', '802317', 'R1.1'],
+      ['gen2', '246810', 'R1.2'],
+      ['gen3-initial-pin', '123456', 'R1.4'],
+      ['gen3-active', '258014', 'R1.3'],
+    ];
+    for (const [id, pin, rule] of plays) {
+      reader.insert(pos.register(resolveCard(id).profile));
+      const r = await runPayment(t, { amountFen: 1250, method: 'medical', pin });
+      reader.remove();
+      await t.settled();
+      io.out(`  ${rule} ${id.padEnd(18)} ${r.approved ? '✔' : '✘'} ${renderMessage(r.message)}`);
+    }
     return EXIT.OK;
-  });
+  } finally {
+    pos.close();
+  }
 }
 
 /** Pads to a terminal width, counting CJK characters as two columns. */

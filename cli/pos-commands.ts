@@ -5,6 +5,7 @@ import { parse, requireString } from './args.ts';
 import { resolveCard } from '../core/card/wallet.ts';
 import { ProfileError } from '../core/card/profile.ts';
 import { openPosSystem, type PosSystem } from '../core/pos/pos-system.ts';
+import { runPayment } from '../core/pos/run-payment.ts';
 import { yuan } from '../core/pos/receipt.ts';
 import { renderMessage } from '../state-machines/messages.ts';
 import type { LinkState, PaymentMethod } from '../core/host/types.ts';
@@ -99,40 +100,19 @@ export async function cmdPay(args: string[], io: CliIo): Promise<number> {
     const t = pos.terminal;
     t.start();
     if (profile) (reader as VirtualReader).insert(pos.register(profile));
-    await t.settled(15_000);
-    if (t.snapshot.matches('session')) {
-      t.send({ type: 'AMOUNT_ENTERED', amountFen, method });
-      await t.settled(15_000);
-    }
-    const name = t.stateName();
-    if (name.endsWith('awaitingPin') || name.endsWith('awaitingPassword')) {
-      t.send({ type: 'PIN_ENTERED', pin });
-      await t.settled(15_000);
-    }
-    // The command has one PIN: after a wrong one the till would ask again, so it reports the
-    // tries left and cancels.
-    let message = t.message();
-    if (t.snapshot.matches('session')) {
-      t.send({ type: 'CANCEL' });
-      await t.settled(15_000);
-    }
-    const ctx = t.snapshot.context;
-    const last = ctx.last;
-    const approved = last?.result === 'paid';
-    if (approved || last?.result === 'declined' || !t.snapshot.matches('removeCard'))
-      message = last?.message ?? t.message();
-    const outcome = last?.outcome ?? null;
+    const r = await runPayment(t, { amountFen, method, pin });
+    const { approved, message, outcome } = r;
     if (values.json) {
       io.out(
         JSON.stringify(
           {
             approved,
-            result: last?.result ?? 'refused',
+            result: r.result,
             message: renderMessage(message, 'zh'),
             messageEn: renderMessage(message, 'en'),
             code: message.code,
-            cardNumber: ctx.card?.cardNumber ?? null,
-            generation: ctx.card?.generation ?? null,
+            cardNumber: r.card?.cardNumber ?? null,
+            generation: r.card?.generation ?? null,
             paymentId: outcome?.paymentId ?? null,
             amountFen,
             method,
