@@ -3,6 +3,7 @@ import {
   sessionOutput,
   initialContext,
   paymentStates,
+  passwordStates,
   endStates,
   holderState,
   waitingExits,
@@ -25,35 +26,7 @@ export const gen2Machine = sessionSetup.createMachine({
         { target: 'awaitingPassword', actions: 'takeAmount' },
       ],
     }),
-    awaitingPassword: {
-      entry: { type: 'say', params: { code: 'ENTER_PASSWORD' } },
-      on: { PIN_ENTERED: 'verifyingPassword', ...waitingExits },
-    },
-    verifyingPassword: {
-      invoke: {
-        id: 'verifyPassword',
-        src: 'verifyPassword',
-        input: ({ context, event }) => ({
-          card: context.card,
-          password: event.type === 'PIN_ENTERED' ? event.pin : '',
-        }),
-        onDone: 'paying',
-        onError: [
-          { guard: 'wrongPasswordTriesLeft', target: 'awaitingPasswordAgain', actions: 'wrongPassword' },
-          {
-            guard: 'passwordLocked',
-            target: 'declined',
-            actions: { type: 'say', params: { code: 'PASSWORD_LOCKED' } },
-          },
-          { guard: 'hostUnreachable', target: 'declined', actions: 'hostUnreachable' },
-          { target: 'declined', actions: { type: 'failedWith', params: 'PAYMENT_DECLINED' } },
-        ],
-      },
-      on: { CARD_REMOVED: { target: 'pulled', actions: { type: 'say', params: { code: 'CARD_PULLED' } } } },
-    },
-    awaitingPasswordAgain: {
-      on: { PIN_ENTERED: 'verifyingPassword', ...waitingExits },
-    },
+    ...passwordStates(),
     ...paymentStates(() => false),
     ...endStates(),
   },

@@ -3,6 +3,7 @@ import {
   sessionOutput,
   initialContext,
   paymentStates,
+  passwordStates,
   endStates,
   holderState,
   waitingExits,
@@ -103,35 +104,7 @@ export const gen3Machine = sessionSetup.createMachine({
         ...waitingExits,
       },
     },
-    awaitingPassword: {
-      entry: { type: 'say', params: { code: 'ENTER_PASSWORD' } },
-      on: { PIN_ENTERED: 'verifyingPassword', ...waitingExits },
-    },
-    verifyingPassword: {
-      invoke: {
-        id: 'verifyPassword',
-        src: 'verifyPassword',
-        input: ({ context, event }) => ({
-          card: context.card,
-          password: event.type === 'PIN_ENTERED' ? event.pin : '',
-        }),
-        onDone: 'paying',
-        onError: [
-          { guard: 'wrongPasswordTriesLeft', target: 'awaitingPasswordAgain', actions: 'wrongPassword' },
-          {
-            guard: 'passwordLocked',
-            target: 'declined',
-            actions: { type: 'say', params: { code: 'PASSWORD_LOCKED' } },
-          },
-          { guard: 'hostUnreachable', target: 'declined', actions: 'hostUnreachable' },
-          { target: 'declined', actions: { type: 'failedWith', params: 'PAYMENT_DECLINED' } },
-        ],
-      },
-      on: { CARD_REMOVED: { target: 'pulled', actions: { type: 'say', params: { code: 'CARD_PULLED' } } } },
-    },
-    awaitingPasswordAgain: {
-      on: { PIN_ENTERED: 'verifyingPassword', ...waitingExits },
-    },
+    ...passwordStates(),
     ...paymentStates((method) => method === 'medical'),
     ...endStates(),
   },

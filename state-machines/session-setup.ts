@@ -243,6 +243,46 @@ export function paymentStates(offlineAllowed: (method: PaymentMethod) => boolean
   };
 }
 
+/**
+ * The bank's transaction password, verified online (R1.2): gen 2 for every payment, gen 3 for
+ * payments from the reserve/financial account. Wrong: tries left, ask again; locked or host
+ * unreachable: declined, saying why.
+ */
+export function passwordStates(): SessionStates {
+  return {
+    awaitingPassword: {
+      entry: { type: 'say', params: { code: 'ENTER_PASSWORD' } },
+      on: { PIN_ENTERED: 'verifyingPassword', ...waitingExits },
+    },
+    verifyingPassword: {
+      invoke: {
+        id: 'verifyPassword',
+        src: 'verifyPassword',
+        input: ({ context, event }) => ({
+          card: context.card,
+          password: event.type === 'PIN_ENTERED' ? event.pin : '',
+        }),
+        onDone: 'paying',
+        onError: [
+          { guard: 'wrongPasswordTriesLeft', target: 'awaitingPasswordAgain', actions: 'wrongPassword' },
+          {
+            guard: 'passwordLocked',
+            target: 'declined',
+            actions: { type: 'say', params: { code: 'PASSWORD_LOCKED' } },
+          },
+          { guard: 'hostUnreachable', target: 'declined', actions: 'hostUnreachable' },
+          { target: 'declined', actions: { type: 'failedWith', params: 'PAYMENT_DECLINED' } },
+        ],
+      },
+      on: { CARD_REMOVED: { target: 'pulled', actions: { type: 'say', params: { code: 'CARD_PULLED' } } } },
+    },
+    /** After a wrong password: waits again, the screen keeps "n tries left". */
+    awaitingPasswordAgain: {
+      on: { PIN_ENTERED: 'verifyingPassword', ...waitingExits },
+    },
+  };
+}
+
 /** Entering the amount: common to every generation; `next` is where a valid amount goes. */
 export function holderState(next: SessionStates[string]['on']): SessionStates[string] {
   return {

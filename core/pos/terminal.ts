@@ -3,6 +3,7 @@ import {
   createActor,
   fromPromise,
   type Actor,
+  type EventFromLogic,
   type NonReducibleUnknown,
   type SnapshotFrom,
 } from 'xstate';
@@ -58,6 +59,8 @@ export interface PosTerminalOptions {
   medicalOrder?: MedicalOrder;
   shortfall?: ShortfallPolicy;
 }
+
+type SessionEvent = EventFromLogic<typeof gen3Machine>;
 
 export const DEFAULT_MERCHANT_NAME = '康宁大药房（模拟）';
 
@@ -129,7 +132,7 @@ export class PosTerminal {
       ),
     };
     // Payment ids come from the terminal ledger: unique across processes and restarts.
-    const assignPaymentId = assign<SessionContext, OperatorEvent, NonReducibleUnknown, OperatorEvent, never>(
+    const assignPaymentId = assign<SessionContext, SessionEvent, NonReducibleUnknown, SessionEvent, never>(
       ({ context }) => ({
         seq: context.seq + 1,
         paymentId: this.o.ledger.newPaymentId(),
