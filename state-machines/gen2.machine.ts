@@ -6,7 +6,6 @@ import {
   passwordStates,
   endStates,
   holderState,
-  waitingExits,
 } from './session-setup.ts';
 
 /**
