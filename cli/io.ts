@@ -26,3 +26,11 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** Bad input that is not a usage mistake: a missing or unreadable file, a bad value. Exit 1. */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}

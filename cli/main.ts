@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { processIo, EXIT, UsageError, type CliIo } from './io.ts';
+import { processIo, EXIT, InputError, UsageError, type CliIo } from './io.ts';
 import { parse, requireString } from './args.ts';
 import { cmdPay, cmdSettle, cmdReconcile, cmdSync } from './pos-commands.ts';
+import { cmdCounter } from './counter-commands.ts';
 import { fromHex, toHex, HexError } from '../core/card/hex.ts';
 import { loadWallet, resolveCard, BUNDLED_CARDS_DIR } from '../core/card/wallet.ts';
 import { ProfileError, type CardProfile } from '../core/card/profile.ts';
@@ -48,6 +49,8 @@ Usage:
   sscard reconcile [--db <file>] [--date YYYY-MM-DD] [--json]
                                                  terminal vs host (对账); exit 0 only when they agree
   sscard sync [--db <file>] [--json]             forward queued offline payments; safe to repeat
+  sscard counter <action> …                      the bank counter: change-pin, unblock, check-photo
+                                                 (see 'sscard counter help')
   sscard help | --help
 
 <card> is a card profile JSON file or the id of a bundled card (see 'sscard cards').
@@ -471,6 +474,8 @@ export async function run(argv: string[], io: CliIo = processIo, signal?: AbortS
         return await cmdReconcile(rest, io);
       case 'sync':
         return await cmdSync(rest, io);
+      case 'counter':
+        return await cmdCounter(rest, io);
       case 'readers':
         return await cmdReaders(rest, io, signal);
       case 'serve':
@@ -485,6 +490,7 @@ export async function run(argv: string[], io: CliIo = processIo, signal?: AbortS
     }
     if (
       e instanceof ProfileError ||
+      e instanceof InputError ||
       e instanceof HexError ||
       e instanceof CardReadError ||
       e instanceof ReaderError ||
