@@ -4,20 +4,11 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from './main.ts';
-import type { CliIo } from './io.ts';
 import { resolveCard } from '../core/card/wallet.ts';
+import { cli } from './run-for-test.ts';
 
 const SELECT = '00A404000F7378312E73682EC9E7BBE1B1A3D5CF';
 const BIN = fileURLToPath(new URL('../bin/sscard.mjs', import.meta.url));
-
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t) };
-  const code = await run(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'sscard-cli-'));
 

@@ -3,16 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
-import { run } from './main.ts';
-import type { CliIo } from './io.ts';
+import { cli } from './run-for-test.ts';
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t) };
-  const code = await run(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 const dir = () => mkdtempSync(join(tmpdir(), 'sscard-counter-'));
 
 describe('sscard counter change-pin and unblock', () => {

@@ -4,19 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { run } from './main.ts';
-import type { CliIo } from './io.ts';
 import { parseYuan } from './pos-commands.ts';
+import { cli } from './run-for-test.ts';
 
 const BIN = fileURLToPath(new URL('../bin/sscard.mjs', import.meta.url));
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t) };
-  const code = await run(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 const db = () => join(mkdtempSync(join(tmpdir(), 'sscard-pay-')), 'ledger.db');
 
 describe('sscard pay', () => {

@@ -18,6 +18,7 @@ import { PsamSimulator } from '../core/card/psam.ts';
 import { fromHex, toHex } from '../core/card/hex.ts';
 import { run } from '../cli/main.ts';
 import type { CliIo } from '../cli/io.ts';
+import { cli } from '../cli/run-for-test.ts';
 
 /**
  * Against a real pcscd with vsmartcard's vpcd driver (started by e2e/global-setup.ts when
@@ -54,14 +55,6 @@ async function insert(card: VirtualCard, slot: 0 | 1): Promise<VpcdBridge> {
   await bridge.waitConnected();
   await waitForCard(vpcdReaderName(slot));
   return bridge;
-}
-
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t) };
-  const code = await run(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 /** The responses in scriptor's output: '< ' then hex, wrapped over lines, up to ' : meaning'. */
