@@ -92,6 +92,49 @@ describe('sscard counter change-pin and unblock', () => {
   });
 });
 
+describe('sscard counter ssn', () => {
+  it('R3.4: H12345678 (Hong Kong permit) gives HKG012345678, M12345678 gives MAC012345678', async () => {
+    expect(
+      (await cli('counter', 'ssn', '--country', 'HKG', '--doc-type', 'hk-macau-permit', '--doc', 'H12345678'))
+        .out,
+    ).toBe('HKG012345678');
+    expect(
+      (await cli('counter', 'ssn', '--country', 'MAC', '--doc-type', 'hk-macau-permit', '--doc', 'M12345678'))
+        .out,
+    ).toBe('MAC012345678');
+  });
+  it('R3.3: a mainland ID is its own SSN when its check character is right; otherwise the reason, exit 2', async () => {
+    const ok = await cli(
+      'counter',
+      'ssn',
+      '--country',
+      'CHN',
+      '--doc-type',
+      'id',
+      '--doc',
+      '11010519491231002X',
+    );
+    expect([ok.code, ok.out]).toEqual([0, '11010519491231002X']);
+    const bad = await cli(
+      'counter',
+      'ssn',
+      '--country',
+      'CHN',
+      '--doc-type',
+      'id',
+      '--doc',
+      '110105194912310021',
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain('R3.3');
+  });
+  it('an unknown --doc-type is a usage error', async () => {
+    expect((await cli('counter', 'ssn', '--country', 'CHN', '--doc-type', 'visa', '--doc', 'X')).code).toBe(
+      64,
+    );
+  });
+});
+
 describe('sscard counter check-photo', () => {
   function photo(width: number, height: number, background: number): string {
     const data = Buffer.alloc(width * height * 4, background);

@@ -7,6 +7,9 @@ import { resolveCard } from '../core/card/wallet.ts';
 import { openCardStore } from '../core/card-store.ts';
 import { changePin, onVirtualCard, unblockPin, type PinServiceResult } from '../core/bank/pin-services.ts';
 import { checkPhoto } from '../core/rules/photo.ts';
+import { ssnFromDocument, type DocType } from '../core/rules/ssn-from-document.ts';
+
+const DOC_TYPES: readonly DocType[] = ['id', 'hk-macau-permit', 'residence-permit', 'passport'];
 import { defaultDbPath } from '../core/paths.ts';
 
 /**
@@ -19,6 +22,9 @@ const HELP = `sscard counter <action> …   the bank counter
                       change the card PIN (the new PIN cannot be 123456, R1.4)
   unblock --card <card> --db <file> [--json]
                       unblock a blocked PIN with the counter's key (the PIN stays the same)
+  ssn --country <ISO 3166 alpha-3 or CHN> --doc-type <id|hk-macau-permit|residence-permit|passport> --doc <number> [--json]
+                      the social security number made from the applicant's document (R3.3, R3.4),
+                      or the reason it cannot be made (exit 2)
   check-photo <file.jpg> [--age <years>] [--json]
                       check an applicant's photo (R8): prints pass or each broken rule; exit 2 on failure
 
@@ -84,6 +90,29 @@ export async function cmdCounter(args: string[], io: CliIo): Promise<number> {
       });
       if (values.help) return (io.out(HELP), EXIT.OK);
       return report(io, await onCard(values, (reader) => unblockPin(reader)), values.json === true);
+    }
+    case 'ssn': {
+      const { values } = parse(rest, {
+        country: { type: 'string' },
+        'doc-type': { type: 'string' },
+        doc: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+      });
+      if (values.help) return (io.out(HELP), EXIT.OK);
+      const docType = requireString(values, 'doc-type');
+      if (!DOC_TYPES.includes(docType as DocType)) {
+        throw new UsageError(`--doc-type must be one of ${DOC_TYPES.join(', ')} (got '${docType}')`);
+      }
+      const r = ssnFromDocument({
+        country: requireString(values, 'country').trim().toUpperCase(),
+        docType: docType as DocType,
+        doc: requireString(values, 'doc'),
+      });
+      if (values.json) io.out(JSON.stringify(r, null, 2));
+      else if (r.ok) io.out(r.note ? `${r.ssn}\n  ℹ ${r.note.zh}\n    ${r.note.en}` : r.ssn);
+      else io.out(`✘ ${r.reason.rule}  ${r.reason.zh}\n  ${r.reason.en}`);
+      return r.ok ? EXIT.OK : EXIT.DECLINED;
     }
     case 'check-photo': {
       const { values, positionals } = parse(rest, {
