@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { HOST_MIGRATIONS } from '../host/migrations.ts';
 import { TERMINAL_MIGRATIONS } from '../pos/migrations.ts';
 import { CACHE_MIGRATIONS } from '../pos/cache-migrations.ts';
+import { BANK_MIGRATIONS } from '../bank/migrations.ts';
 
 /**
  * Schema migrations of the ledger database. The version applied last is kept in
@@ -108,6 +109,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ...HOST_MIGRATIONS,
   ...TERMINAL_MIGRATIONS,
   ...CACHE_MIGRATIONS,
+  ...BANK_MIGRATIONS,
 ];
 
 /** Throws unless versions are positive, fit in user_version (32-bit) and strictly increase. */
