@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
@@ -163,5 +163,100 @@ describe('sscard counter check-photo', () => {
   it('a missing file is bad input (exit 1); a bad --age is a usage error (exit 64)', async () => {
     expect((await cli('counter', 'check-photo', '/no/such/photo.jpg')).code).toBe(1);
     expect((await cli('counter', 'check-photo', photo(358, 441, 250), '--age', 'seven')).code).toBe(64);
+  });
+});
+
+describe('the counter end to end: apply, issue, activate, pay, lose, replace, close', () => {
+  it('R10.1 + R1.4 + R13 + R2.1 + R14 through the CLI on one ledger file', async () => {
+    const db = join(dir(), 'ledger.db');
+    const applied = await cli(
+      'counter',
+      'apply',
+      '--application',
+      'fixtures/applications/adult-mainland.json',
+      '--db',
+      db,
+      '--json',
+    );
+    expect(applied.code).toBe(0);
+    const cardId = JSON.parse(applied.out).cardId as string;
+    const c = ['--db', db, '--card-id', cardId];
+    expect(
+      (await cli('counter', 'advance', ...c, '--event', 'PRODUCTION_FAILED', '--reason', '芯片写入失败'))
+        .code,
+    ).toBe(0);
+    expect((await cli('counter', 'progress', ...c)).out).toContain('芯片写入失败');
+    for (const event of ['RESUBMIT', 'CITY_BRANCH_RECEIVED', 'OUTLET_RECEIVED']) {
+      expect((await cli('counter', 'advance', ...c, '--event', event)).code).toBe(0);
+    }
+    expect(
+      (await cli('pay', '--card', cardId, '--db', db, '--amount', '1', '--pin', '123456')).out,
+    ).toContain('尚未启用');
+    const initial = await cli('counter', 'activate', ...c, '--new-pin', '123456', '--password', '112233');
+    expect([initial.code, initial.out.includes('123456')]).toEqual([2, true]);
+    expect((await cli('counter', 'activate', ...c, '--new-pin', '556677', '--password', '112233')).code).toBe(
+      0,
+    );
+    expect((await cli('pay', '--card', cardId, '--db', db, '--amount', '1', '--pin', '556677')).code).toBe(0);
+    expect((await cli('counter', 'report-loss', ...c, '--cross-region')).code).toBe(0);
+    expect(
+      (await cli('pay', '--card', cardId, '--db', db, '--amount', '1', '--pin', '556677')).out,
+    ).toContain('挂失');
+    const replaced = JSON.parse((await cli('counter', 'replace', ...c, '--reason', 'lost', '--json')).out);
+    expect(replaced.ok).toBe(true);
+    const fresh = ['--db', db, '--card-id', replaced.newCardId as string];
+    const history = await cli('counter', 'history', ...c);
+    expect(history.out).toContain('挂失');
+    // The replacement is an instant gen 3 card: printed, checked, activated, then closed (R14).
+    expect((await cli('counter', 'print-instant', ...fresh)).code).toBe(0);
+    expect((await cli('counter', 'verify', ...fresh)).code).toBe(0);
+    expect(
+      (await cli('counter', 'activate', ...fresh, '--new-pin', '778899', '--password', '112233')).code,
+    ).toBe(0);
+    const closed = await cli('counter', 'close', ...fresh);
+    expect(closed.out).toContain('✔');
+    expect(closed.code).toBe(0);
+  });
+
+  it('R9: an under-7 instant application without photo passes; R10.2: the 制卡中 fault is recovered by 制卡补登', async () => {
+    const db = join(dir(), 'ledger.db');
+    const applied = await cli(
+      'counter',
+      'apply',
+      '--application',
+      'fixtures/applications/child-under-7.json',
+      '--mode',
+      'instant',
+      '--db',
+      db,
+      '--json',
+    );
+    expect(applied.code).toBe(0);
+    const c = ['--db', db, '--card-id', JSON.parse(applied.out).cardId as string];
+    expect((await cli('counter', 'print-instant', ...c, '--pending')).code).toBe(0);
+    expect((await cli('counter', 'progress', ...c)).out).toContain('制卡中');
+    expect((await cli('counter', 'make-up', ...c)).code).toBe(0);
+    expect((await cli('counter', 'verify', ...c)).code).toBe(0);
+  });
+
+  it('R11: a batch file issues its good rows and names the row and column of each bad one', async () => {
+    const db = join(dir(), 'ledger.db');
+    const folder = dir();
+    const file = join(folder, 'batch.csv');
+    copyFileSync('fixtures/applications/photo-358x441.jpg', join(folder, 'photo.jpg'));
+    writeFileSync(
+      file,
+      [
+        '姓名,性别,出生日期,民族,国籍,证件类型,证件号码,手机,身份证影像,相片',
+        '赵敏,男,1992-03-15,01,CHN,id,440106199203154314,13800138000,是,photo.jpg',
+        '钱多多,女,1992-02-30,01,CHN,id,440106199203154322,13800138001,是,photo.jpg',
+      ].join('\r\n'),
+    );
+    const r = await cli('counter', 'batch-import', file, '--db', db, '--json');
+    const j = JSON.parse(r.out);
+    expect(r.code).toBe(2);
+    expect(j.issued).toBe(1);
+    expect(j.rejected[0]).toMatchObject({ row: 3 });
+    expect(j.rejected.map((x: { column: string }) => x.column).join(' ')).toMatch(/出生日期/);
   });
 });

@@ -1,10 +1,16 @@
-import { readFileSync } from 'node:fs';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { EXIT, InputError, UsageError, type CliIo } from './io.ts';
 import { parse, requireString } from './args.ts';
 import { resolveCard } from '../core/card/wallet.ts';
-import { openCardStore } from '../core/card-store.ts';
+import { openCardStore, type CardStore } from '../core/card-store.ts';
+import { BankCounter, type AdvanceEvent } from '../core/bank/counter.ts';
+import { validateApplication } from '../core/bank/application.ts';
+import { importBatch } from '../core/bank/batch.ts';
+import type { Application } from '../core/bank/types.ts';
+import type { ExistingCard } from '../core/rules/eligibility.ts';
+import type { ReplaceReason } from '../state-machines/card-lifecycle.machine.ts';
+import { businessDate, systemClock } from '../core/time.ts';
 import { changePin, onVirtualCard, unblockPin, type PinServiceResult } from '../core/bank/pin-services.ts';
 import { checkPhoto } from '../core/rules/photo.ts';
 import { ssnFromDocument, type DocType } from '../core/rules/ssn-from-document.ts';
@@ -16,7 +22,27 @@ import { defaultDbPath } from '../core/paths.ts';
  * `sscard counter <action>`: the bank counter (银行网点). Actions that change a card work on the
  * card as kept in the ledger (--db), so `sscard pay --db` then sees the same card.
  */
-const HELP = `sscard counter <action> …   the bank counter
+const HELP = `sscard counter <action> …   the bank counter (every action takes --db <file> and --json)
+
+  apply --application <file.json> [--mode normal|instant]
+                      check an application (R5–R12: SSN from the document, photo, guardian,
+                      ID images, non-mainland rules, eligibility) and, if it passes, issue the card
+  batch-import <file.csv> [--photos <folder>]
+                      a company's batch file (R11, docs/batch-format.md): every row checked, good
+                      rows issued together, each error with its row and column
+  progress --card-id <id>            where the card is (R10.1 step 5)
+  advance --card-id <id> --event <PRODUCTION_FAILED|RESUBMIT|CITY_BRANCH_RECEIVED|OUTLET_RECEIVED> [--reason <text>]
+  print-instant --card-id <id> [--pending]   the instant printer's outcome (R10.2: --pending = 制卡中 fault)
+  make-up --card-id <id>             制卡补登 after the R10.2 fault
+  verify --card-id <id>              check the card is in normal state
+  activate --card-id <id> --new-pin <pin> --password <pin> [--other-bank] [--card-branch <id>]
+                      领卡启用: set the card PIN (not 123456) and the financial password (R10.1 step 7, R13)
+  report-loss --card-id <id> [--cross-region]     挂失
+  release-loss --card-id <id> [--cross-region]    解挂
+  replace --card-id <id> --reason <lost|damaged|expired|photo> [--cross-region]
+                      a new gen 3 card with the initial PIN; the accounts move over (R2.1)
+  close --card-id <id> [--medical-closed]   销卡销户 (R14: a medical account must be closed first)
+  history --card-id <id>             every step of the card, in Chinese and English
 
   change-pin --card <card> --db <file> --old <pin> --new <pin> [--json]
                       change the card PIN (the new PIN cannot be 123456, R1.4)
@@ -144,6 +170,252 @@ export async function cmdCounter(args: string[], io: CliIo): Promise<number> {
       return r.ok ? EXIT.OK : EXIT.DECLINED;
     }
     default:
-      throw new UsageError(`unknown counter action '${action}' (see 'sscard counter help')`);
+      return counterAction(action, rest, io);
   }
+}
+
+const BRANCH = { id: 'GZ-001', city: '广州', bank: 'this' as const, areaCode: '440100' };
+
+function refusalOut(
+  io: CliIo,
+  r: { ok: boolean; zh?: string; en?: string; rule?: string },
+  json: boolean,
+  okText?: string,
+): number {
+  if (json) io.out(JSON.stringify(r, null, 2));
+  else if (r.ok) io.out(`✔ ${okText ?? r.zh ?? ''}${r.en && !okText ? `\n  ${r.en}` : ''}`);
+  else io.out(`✘ ${r.rule ? `${r.rule}  ` : ''}${r.zh}\n  ${r.en}`);
+  return r.ok ? EXIT.OK : EXIT.DECLINED;
+}
+
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(
+      `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot read'}`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** An application file: the Application fields, with `photoFile` (relative to the file) for the photo. */
+function loadApplication(file: string): Application {
+  const raw = readJsonFile(file) as Record<string, unknown>;
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new InputError(`${file}: must be a JSON object`);
+  const { photoFile, ...rest } = raw;
+  let photo: Uint8Array | null = null;
+  if (typeof photoFile === 'string' && photoFile) {
+    const path = resolvePath(dirname(file), photoFile);
+    try {
+      photo = new Uint8Array(readFileSync(path));
+    } catch {
+      throw new InputError(`${file}: photoFile: ${path} not found`);
+    }
+  }
+  return { ...(rest as unknown as Application), photo };
+}
+
+function existingCardsFor(store: CardStore) {
+  // This simulator's ledger is this bank's card system in this city.
+  return (ssn: string): ExistingCard[] =>
+    store.ledger
+      .listCards()
+      .filter((c) => c.ssn === ssn)
+      .map((c) => ({ bank: 'this', region: 'same-city', status: c.status }));
+}
+
+async function counterAction(action: string, rest: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(rest, {
+    db: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+    application: { type: 'string' },
+    mode: { type: 'string' },
+    photos: { type: 'string' },
+    'card-id': { type: 'string' },
+    event: { type: 'string' },
+    reason: { type: 'string' },
+    pending: { type: 'boolean' },
+    'new-pin': { type: 'string' },
+    password: { type: 'string' },
+    'other-bank': { type: 'boolean' },
+    'card-branch': { type: 'string' },
+    'cross-region': { type: 'boolean' },
+    'medical-closed': { type: 'boolean' },
+  });
+  if (values.help) return (io.out(HELP), EXIT.OK);
+  const json = values.json === true;
+  const known = [
+    'apply',
+    'batch-import',
+    'progress',
+    'advance',
+    'print-instant',
+    'make-up',
+    'verify',
+    'activate',
+    'report-loss',
+    'release-loss',
+    'replace',
+    'close',
+    'history',
+  ];
+  if (!known.includes(action))
+    throw new UsageError(`unknown counter action '${action}' (see 'sscard counter help')`);
+  const clock = systemClock;
+  const store = openCardStore(dbPathOf(values.db), clock);
+  try {
+    const counter = new BankCounter({ store, clock, branch: BRANCH });
+    const cardId = () => requireString(values, 'card-id');
+    const crossRegion = values['cross-region'] === true;
+    switch (action) {
+      case 'apply': {
+        const app = loadApplication(requireString(values, 'application'));
+        const mode = ((values.mode as string | undefined) ?? 'normal') as 'normal' | 'instant';
+        if (mode !== 'normal' && mode !== 'instant')
+          throw new UsageError(`--mode must be normal or instant (got '${mode}')`);
+        const check = validateApplication(app, {
+          today: businessDate(clock()),
+          existingCards: existingCardsFor(store)(app.ssn ?? ssnOf(app)),
+        });
+        if (!check.ok) {
+          if (json) io.out(JSON.stringify({ ok: false, check }, null, 2));
+          else for (const p of check.problems) io.out(`✘ ${p.rule}  ${p.field}: ${p.zh}\n  ${p.en}`);
+          return EXIT.DECLINED;
+        }
+        const r = counter.apply({ ...app, ssn: check.ssn! }, mode);
+        if (json)
+          io.out(
+            JSON.stringify(
+              { ...r, check: { accountType: check.accountType, warnings: check.warnings } },
+              null,
+              2,
+            ),
+          );
+        else if (r.ok) {
+          for (const w of check.warnings) io.out(`⚠ ${w.rule}  ${w.zh}`);
+          io.out(
+            `✔ 受理成功 card ${r.cardId}, application ${r.applicationId} (${check.accountType})\n\n${r.receipt}`,
+          );
+        } else io.out(`✘ ${r.rule}  ${r.zh}\n  ${r.en}`);
+        return r.ok ? EXIT.OK : EXIT.DECLINED;
+      }
+      case 'batch-import': {
+        if (positionals.length !== 1)
+          throw new UsageError('give one batch file: sscard counter batch-import <file.csv>');
+        const file = positionals[0]!;
+        let text: string;
+        try {
+          text = readFileSync(file, 'utf8');
+        } catch {
+          throw new InputError(`${file}: file not found`);
+        }
+        const result = importBatch(text, {
+          ...(values.photos ? { photoDir: values.photos as string } : { photoDir: dirname(file) }),
+          today: businessDate(clock()),
+          existingCardsFor: existingCardsFor(store),
+          issue: (apps) =>
+            // One transaction: the good rows are issued together or not at all.
+            store.db.transaction(() => {
+              for (const app of apps) {
+                const r = counter.apply(app, 'normal');
+                if (!r.ok) throw new InputError(`${app.name}: ${r.zh} / ${r.en}`);
+              }
+            })(),
+        });
+        if (json) io.out(JSON.stringify(result, null, 2));
+        else {
+          for (const f of result.fileProblems)
+            io.out(`✘ ${f.line ? `line ${f.line}: ` : ''}${f.zh}\n  ${f.en}`);
+          for (const r of result.rejected) io.out(`✘ row ${r.row}, ${r.column}: ${r.zh}\n  ${r.en}`);
+          io.out(
+            `批量制卡 issued ${result.issued} (rows ${result.issuedRows.join(', ') || '—'}), rejected ${new Set(result.rejected.map((r) => r.row)).size} row(s)`,
+          );
+        }
+        return result.fileProblems.length === 0 && result.rejected.length === 0 ? EXIT.OK : EXIT.DECLINED;
+      }
+      case 'progress':
+        return refusalOut(io, counter.progress(cardId()), json);
+      case 'advance': {
+        const event = requireString(values, 'event');
+        const ev =
+          event === 'PRODUCTION_FAILED'
+            ? {
+                type: 'PRODUCTION_FAILED' as const,
+                reason: (values.reason as string | undefined) ?? '制卡失败',
+              }
+            : event;
+        return refusalOut(io, counter.advance(cardId(), ev as AdvanceEvent), json);
+      }
+      case 'print-instant':
+        return refusalOut(
+          io,
+          counter.printInstant(cardId(), values.pending ? 'pending' : 'registered'),
+          json,
+        );
+      case 'make-up':
+        return refusalOut(io, counter.makeUpRegistration(cardId()), json);
+      case 'verify':
+        return refusalOut(io, counter.verifyNormalState(cardId()), json);
+      case 'activate': {
+        const r = await counter.activate(cardId(), {
+          newPin: requireString(values, 'new-pin'),
+          financialPassword: requireString(values, 'password'),
+          ...(values['other-bank'] ? { cardBank: 'other' as const } : {}),
+          ...(values['card-branch'] ? { cardBranch: values['card-branch'] as string } : {}),
+        });
+        return refusalOut(io, r, json);
+      }
+      case 'report-loss':
+        return refusalOut(io, counter.reportLoss(cardId(), { crossRegion }), json);
+      case 'release-loss':
+        return refusalOut(io, counter.releaseLoss(cardId(), { crossRegion }), json);
+      case 'replace': {
+        const reason = requireString(values, 'reason') as ReplaceReason;
+        if (!['lost', 'damaged', 'expired', 'photo'].includes(reason))
+          throw new UsageError(`--reason must be lost, damaged, expired or photo`);
+        const r = counter.replace(cardId(), reason, { crossRegion });
+        if (json) io.out(JSON.stringify(r, null, 2));
+        else if (r.ok)
+          io.out(
+            `✔ 补换卡 new gen 3 card ${r.newCardId} (initial PIN 123456: change it at activation)\n\n${r.receipt}`,
+          );
+        else io.out(`✘ ${r.rule}  ${r.zh}\n  ${r.en}`);
+        return r.ok ? EXIT.OK : EXIT.DECLINED;
+      }
+      case 'close':
+        return refusalOut(
+          io,
+          counter.close(cardId(), {
+            medicalAccountClosedAtInsuranceOffice: values['medical-closed'] === true,
+            crossRegion,
+          }),
+          json,
+        );
+      case 'history': {
+        const r = counter.history(cardId());
+        if (json || !r.ok) return refusalOut(io, r, json);
+        for (const h of r.entries)
+          io.out(
+            `${h.at}  ${h.eventZh} → ${h.zh}  (${h.eventEn} → ${h.en})${h.refused ? `  ✘ ${h.refused.zh}` : ''}${h.note ? `  ℹ ${h.note.zh}` : ''}`,
+          );
+        return EXIT.OK;
+      }
+    }
+    return EXIT.USAGE;
+  } finally {
+    store.close();
+  }
+}
+
+function ssnOf(app: Application): string {
+  const r = ssnFromDocument({ country: app.nationality, docType: app.docType, doc: app.docNumber });
+  return r.ok ? r.ssn : '';
 }

@@ -3,7 +3,9 @@ import { dirname } from 'node:path';
 import { EXIT, UsageError, type CliIo } from './io.ts';
 import { parse, requireString } from './args.ts';
 import { resolveCard } from '../core/card/wallet.ts';
-import { ProfileError } from '../core/card/profile.ts';
+import { ProfileError, type CardProfile } from '../core/card/profile.ts';
+import { openCardStore } from '../core/card-store.ts';
+import { BankCounter } from '../core/bank/counter.ts';
 import { openPosSystem, type PosSystem } from '../core/pos/pos-system.ts';
 import { runPayment } from '../core/pos/run-payment.ts';
 import { yuan } from '../core/pos/receipt.ts';
@@ -13,7 +15,7 @@ import { VirtualReader } from '../device/virtual-reader.ts';
 import { PcscReader } from '../device/pcsc-reader.ts';
 import { listPcscReaders, matchReader } from '../device/pcsc.ts';
 import { defaultDbPath } from '../core/paths.ts';
-import { businessDate, isValidBusinessDate } from '../core/time.ts';
+import { businessDate, isValidBusinessDate, systemClock } from '../core/time.ts';
 
 /** "12.50" yuan → 1250 fen; anything else is a clear error. */
 export function parseYuan(text: string): number {
@@ -47,7 +49,8 @@ const PAY_HELP = `sscard pay --card <card|reader> --amount <yuan> --pin <digits>
   Runs one payment end to end at the till: insert the card, enter the amount, the holder's
   PIN (gen 3) or transaction password (gen 2, and the reserve account on gen 3), pay, print the
   outcome and the receipt, remove the card.
-  --card    a card profile or bundled card id (in-process reader), or a PC/SC reader name
+  --card    a card profile or bundled card id, or the number of a card issued at the bank
+            counter into --db (in-process reader); else a PC/SC reader name
   --pin     gen 3: the card PIN; gen 2 (and --method reserve): the transaction password
   --host    the host link for this payment (default up); gen 3 medical payments work when down
   Exit 0 approved, 2 declined or refused (the reason is printed), 1 bad input.`;
@@ -80,12 +83,14 @@ export async function cmdPay(args: string[], io: CliIo): Promise<number> {
 
   // A profile file or bundled id is inserted into the in-process reader; otherwise the
   // argument names a PC/SC reader holding a card (e.g. one served with sscard serve).
-  let profile = null;
+  let profile: CardProfile | null = null;
   try {
     profile = resolveCard(cardArg).profile;
   } catch (e) {
     if (!(e instanceof ProfileError) || e.problems[0]?.message.startsWith('no such card file') !== true)
       throw e;
+    // A card issued at the bank counter lives only in the ledger: look it up by card number.
+    profile = cardFromLedger(dbPathOf(values.db), cardArg);
   }
   const reader = profile
     ? new VirtualReader()
@@ -134,6 +139,20 @@ export async function cmdPay(args: string[], io: CliIo): Promise<number> {
     await t.settled(5000).catch(() => undefined);
     return approved ? EXIT.OK : EXIT.DECLINED;
   });
+}
+
+function cardFromLedger(dbPath: string, cardId: string): CardProfile | null {
+  if (!/^[0-9A-Z]{8}[0-9X]$/.test(cardId)) return null;
+  const store = openCardStore(dbPath);
+  try {
+    return new BankCounter({
+      store,
+      clock: systemClock,
+      branch: { id: 'POS', city: '', bank: 'this' },
+    }).profileOf(cardId);
+  } finally {
+    store.close();
+  }
 }
 
 export async function cmdSettle(args: string[], io: CliIo): Promise<number> {
