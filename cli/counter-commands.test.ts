@@ -260,3 +260,41 @@ describe('the counter end to end: apply, issue, activate, pay, lose, replace, cl
     expect(j.rejected.map((x: { column: string }) => x.column).join(' ')).toMatch(/出生日期/);
   });
 });
+
+describe('sscard counter numbers', () => {
+  it('R3.2: parses the handbook’s CN44180024111322258919110000010 and makes it back from its parts', async () => {
+    const parsed = JSON.parse(
+      (await cli('counter', 'batch-number', 'CN44180024111322258919110000010', '--json')).out,
+    );
+    expect(parsed.parts).toEqual({
+      institution: '441800',
+      date: '2024-11-13',
+      bankCardCode: '22258919',
+      cardType: '8919',
+      vendor: '11',
+      sequence: 10,
+    });
+    const made = await cli(
+      'counter',
+      'batch-number',
+      '--institution',
+      '441800',
+      '--date',
+      '2024-11-13',
+      '--bank-card-code',
+      '22258919',
+      '--vendor',
+      '11',
+      '--sequence',
+      '10',
+    );
+    expect(made.out).toBe('CN44180024111322258919110000010');
+    expect((await cli('counter', 'batch-number', 'CN4418002411132225891911000001')).code).toBe(2);
+  });
+  it('R3.1: bank card numbers 622262371… carry a Luhn digit; the on-card card number its check character', async () => {
+    expect((await cli('counter', 'bank-card', '--serial', '00000001')).out).toBe('622262371000000017');
+    expect((await cli('counter', 'bank-card', '622262371000000018')).code).toBe(2);
+    expect((await cli('counter', 'card-number', 'D5800967')).out).toBe('D58009678');
+    expect((await cli('counter', 'card-number', 'D58009679')).code).toBe(2);
+  });
+});

@@ -14,6 +14,9 @@ import { businessDate, systemClock } from '../core/time.ts';
 import { changePin, onVirtualCard, unblockPin, type PinServiceResult } from '../core/bank/pin-services.ts';
 import { checkPhoto } from '../core/rules/photo.ts';
 import { ssnFromDocument, type DocType } from '../core/rules/ssn-from-document.ts';
+import { formatBatchNumber, parseBatchNumber } from '../core/rules/batch-number.ts';
+import { checkBankCardNumber, makeBankCardNumber } from '../core/rules/bank-card.ts';
+import { cardNumberCheckChar, checkCardNumber } from '../core/rules/card-number.ts';
 
 const DOC_TYPES: readonly DocType[] = ['id', 'hk-macau-permit', 'residence-permit', 'passport'];
 import { defaultDbPath } from '../core/paths.ts';
@@ -51,6 +54,13 @@ const HELP = `sscard counter <action> …   the bank counter (every action takes
   ssn --country <ISO 3166 alpha-3 or CHN> --doc-type <id|hk-macau-permit|residence-permit|passport> --doc <number> [--json]
                       the social security number made from the applicant's document (R3.3, R3.4),
                       or the reason it cannot be made (exit 2)
+  batch-number <CN…>                 parse a card order batch number into its parts (R3.2)
+  batch-number --institution <6> --date <YYYY-MM-DD> --bank-card-code <8> --vendor <2> --sequence <n>
+                                     make one
+  bank-card <number> | bank-card --serial <8 digits>
+                                     check a bank card number 622262371… (Luhn, R3.1), or make one
+  card-number <9 characters> | card-number <8 characters>
+                                     check the on-card card number's check character, or add it
   check-photo <file.jpg> [--age <years>] [--json]
                       check an applicant's photo (R8): prints pass or each broken rule; exit 2 on failure
 
@@ -169,6 +179,10 @@ export async function cmdCounter(args: string[], io: CliIo): Promise<number> {
       else for (const p of r.problems) io.out(`✘ ${p.rule}  ${p.zh}\n  ${p.en}`);
       return r.ok ? EXIT.OK : EXIT.DECLINED;
     }
+    case 'batch-number':
+    case 'bank-card':
+    case 'card-number':
+      return numberAction(action, rest, io);
     default:
       return counterAction(action, rest, io);
   }
@@ -418,4 +432,80 @@ async function counterAction(action: string, rest: string[], io: CliIo): Promise
 function ssnOf(app: Application): string {
   const r = ssnFromDocument({ country: app.nationality, docType: app.docType, doc: app.docNumber });
   return r.ok ? r.ssn : '';
+}
+
+function numberAction(action: string, rest: string[], io: CliIo): number {
+  const { values, positionals } = parse(rest, {
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+    institution: { type: 'string' },
+    date: { type: 'string' },
+    'bank-card-code': { type: 'string' },
+    vendor: { type: 'string' },
+    sequence: { type: 'string' },
+    serial: { type: 'string' },
+  });
+  if (values.help) return (io.out(HELP), EXIT.OK);
+  const json = values.json === true;
+  const out = (ok: boolean, data: object, text: string) => {
+    io.out(json ? JSON.stringify({ ok, ...data }, null, 2) : text);
+    return ok ? EXIT.OK : EXIT.DECLINED;
+  };
+  const refused = (reason: { rule: string; zh: string; en: string }) =>
+    out(false, { reason }, `✘ ${reason.rule}  ${reason.zh}\n  ${reason.en}`);
+  switch (action) {
+    case 'batch-number': {
+      if (positionals.length === 1) {
+        const r = parseBatchNumber(positionals[0]!);
+        if (!r.ok) return refused(r.reason);
+        const p = r.parts;
+        return out(
+          true,
+          { parts: p },
+          [
+            `机构号 institution   ${p.institution}`,
+            `日期 date            ${p.date}`,
+            `银行卡代码 bank card ${p.bankCardCode}`,
+            `卡别 card type       ${p.cardType}`,
+            `卡商 vendor         ${p.vendor}`,
+            `顺序 sequence       ${p.sequence}`,
+          ].join('\n'),
+        );
+      }
+      if (positionals.length > 1) throw new UsageError('give one batch number');
+      const sequence = requireString(values, 'sequence');
+      if (!/^[0-9]{1,7}$/.test(sequence))
+        throw new UsageError(`--sequence must be 1 to 7 digits (got '${sequence}')`);
+      const r = formatBatchNumber({
+        institution: requireString(values, 'institution'),
+        date: requireString(values, 'date'),
+        bankCardCode: requireString(values, 'bank-card-code'),
+        vendor: requireString(values, 'vendor'),
+        sequence: Number(sequence),
+      });
+      return r.ok ? out(true, { batchNumber: r.batchNumber }, r.batchNumber) : refused(r.reason);
+    }
+    case 'bank-card': {
+      const r =
+        values.serial !== undefined
+          ? makeBankCardNumber(values.serial as string)
+          : checkBankCardNumber(positionals[0] ?? '');
+      if (values.serial === undefined && positionals.length !== 1)
+        throw new UsageError('give one bank card number, or --serial');
+      return r.ok ? out(true, { pan: r.pan, serial: r.serial }, r.pan) : refused(r.reason);
+    }
+    case 'card-number': {
+      const n = positionals[0] ?? '';
+      if (positionals.length !== 1) throw new UsageError('give one card number (8 or 9 characters)');
+      if (/^[0-9A-Z]{8}$/.test(n)) {
+        const full = n + cardNumberCheckChar(n);
+        return out(true, { cardNumber: full }, full);
+      }
+      const problem = checkCardNumber(n);
+      return problem === null
+        ? out(true, { cardNumber: n }, `✔ ${n}`)
+        : refused({ rule: 'R3', zh: `卡号校验位错误：${problem}`, en: `card number: ${problem}` });
+    }
+  }
+  return EXIT.USAGE;
 }
