@@ -298,3 +298,28 @@ describe('sscard counter numbers', () => {
     expect((await cli('counter', 'card-number', 'D58009679')).code).toBe(2);
   });
 });
+
+describe('sscard counter merge', () => {
+  it('R7.1: cards of two different people are never merged (exit 2, the rule named)', async () => {
+    const db = join(dir(), 'ledger.db');
+    await cli('read', '--card', 'gen2', '--db', db);
+    await cli('read', '--card', 'gen3-active', '--db', db);
+    const r = await cli(
+      'counter',
+      'merge',
+      '--db',
+      db,
+      '--kept',
+      'C44010048',
+      '--merged',
+      'B44010024',
+      '--merged-region',
+      'other-city-in-province',
+      '--merged-bank',
+      'other',
+      '--at-issuing-locality',
+    );
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('R7.1');
+  });
+});

@@ -3,7 +3,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { EXIT, InputError, UsageError, type CliIo } from './io.ts';
 import { parse, requireString } from './args.ts';
 import { resolveCard } from '../core/card/wallet.ts';
-import { openCardStore, type CardStore } from '../core/card-store.ts';
+import { openCardStore } from '../core/card-store.ts';
 import { BankCounter, type AdvanceEvent } from '../core/bank/counter.ts';
 import { validateApplication } from '../core/bank/application.ts';
 import { importBatch } from '../core/bank/batch.ts';
@@ -45,6 +45,10 @@ const HELP = `sscard counter <action> …   the bank counter (every action takes
   replace --card-id <id> --reason <lost|damaged|expired|photo> [--cross-region]
                       a new gen 3 card with the initial PIN; the accounts move over (R2.1)
   close --card-id <id> [--medical-closed]   销卡销户 (R14: a medical account must be closed first)
+  merge --kept <id> --merged <id> --merged-region <same-city|other-city-in-province|other-province>
+        --merged-bank <this|other> [--at-issuing-locality]
+                      一人一卡归并 (R7): keeps the insurance records and the merged card's financial
+                      account; only another bank's card from another city, at the issuing locality
   history --card-id <id>             every step of the card, in Chinese and English
 
   change-pin --card <card> --db <file> --old <pin> --new <pin> [--json]
@@ -236,13 +240,9 @@ function loadApplication(file: string): Application {
   return { ...(rest as unknown as Application), photo };
 }
 
-function existingCardsFor(store: CardStore) {
-  // This simulator's ledger is this bank's card system in this city.
-  return (ssn: string): ExistingCard[] =>
-    store.ledger
-      .listCards()
-      .filter((c) => c.ssn === ssn)
-      .map((c) => ({ bank: 'this', region: 'same-city', status: c.status }));
+/** The person's live cards in this system (closed and merged cards do not count, R7). */
+function existingCardsFor(counter: BankCounter) {
+  return (ssn: string): ExistingCard[] => counter.liveCardsOf(ssn);
 }
 
 async function counterAction(action: string, rest: string[], io: CliIo): Promise<number> {
@@ -263,6 +263,11 @@ async function counterAction(action: string, rest: string[], io: CliIo): Promise
     'card-branch': { type: 'string' },
     'cross-region': { type: 'boolean' },
     'medical-closed': { type: 'boolean' },
+    kept: { type: 'string' },
+    merged: { type: 'string' },
+    'merged-region': { type: 'string' },
+    'merged-bank': { type: 'string' },
+    'at-issuing-locality': { type: 'boolean' },
   });
   if (values.help) return (io.out(HELP), EXIT.OK);
   const json = values.json === true;
@@ -280,6 +285,7 @@ async function counterAction(action: string, rest: string[], io: CliIo): Promise
     'replace',
     'close',
     'history',
+    'merge',
   ];
   if (!known.includes(action))
     throw new UsageError(`unknown counter action '${action}' (see 'sscard counter help')`);
@@ -297,7 +303,7 @@ async function counterAction(action: string, rest: string[], io: CliIo): Promise
           throw new UsageError(`--mode must be normal or instant (got '${mode}')`);
         const check = validateApplication(app, {
           today: businessDate(clock()),
-          existingCards: existingCardsFor(store)(app.ssn ?? ssnOf(app)),
+          existingCards: existingCardsFor(counter)(app.ssn ?? ssnOf(app)),
         });
         if (!check.ok) {
           if (json) io.out(JSON.stringify({ ok: false, check }, null, 2));
@@ -334,7 +340,7 @@ async function counterAction(action: string, rest: string[], io: CliIo): Promise
         const result = importBatch(text, {
           ...(values.photos ? { photoDir: values.photos as string } : { photoDir: dirname(file) }),
           today: businessDate(clock()),
-          existingCardsFor: existingCardsFor(store),
+          existingCardsFor: existingCardsFor(counter),
           issue: (apps) =>
             // One transaction: the good rows are issued together or not at all.
             store.db.transaction(() => {
@@ -413,6 +419,30 @@ async function counterAction(action: string, rest: string[], io: CliIo): Promise
           }),
           json,
         );
+      case 'merge': {
+        const region = requireString(values, 'merged-region');
+        const bank = requireString(values, 'merged-bank');
+        if (!['same-city', 'other-city-in-province', 'other-province'].includes(region)) {
+          throw new UsageError('--merged-region must be same-city, other-city-in-province or other-province');
+        }
+        if (bank !== 'this' && bank !== 'other') throw new UsageError('--merged-bank must be this or other');
+        const r = counter.merge(requireString(values, 'kept'), requireString(values, 'merged'), {
+          mergedCardRegion: region as 'same-city',
+          mergedCardBank: bank,
+          atIssuingLocality: values['at-issuing-locality'] === true,
+        });
+        return refusalOut(
+          io,
+          r.ok
+            ? {
+                ...r,
+                zh: '一人一卡归并完成（医保账户暂仅限本地使用）',
+                en: 'merged (the medical account works locally only for now)',
+              }
+            : r,
+          json,
+        );
+      }
       case 'history': {
         const r = counter.history(cardId());
         if (json || !r.ok) return refusalOut(io, r, json);

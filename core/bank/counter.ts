@@ -1,7 +1,14 @@
 import type Database from 'better-sqlite3';
 import { createActor, type Snapshot } from 'xstate';
 import type { CardStore } from '../card-store.ts';
-import type { Balances, CardAccountKind, Ledger, PostingLine } from '../ledger/ledger.ts';
+import type {
+  Balances,
+  CardAccountKind,
+  CardRow,
+  CardStatus,
+  Ledger,
+  PostingLine,
+} from '../ledger/ledger.ts';
 import { parseProfile, ProfileError, type CardProfile, type CardProfileInput } from '../card/profile.ts';
 import { hashSecret, INITIAL_PIN } from '../card/pin.ts';
 import { CounterPinKey } from '../card/psam.ts';
@@ -13,6 +20,7 @@ import { exchange } from '../../device/exchange.ts';
 import type { CardReader } from '../../device/reader.ts';
 import { onVirtualCard } from './pin-services.ts';
 import { ssnFromDocument } from '../rules/ssn-from-document.ts';
+import { isLiveCard, type CardBank, type CardRegion, type ExistingCard } from '../rules/eligibility.ts';
 import { businessDate, localDateTime, type Clock } from '../time.ts';
 import {
   cardInService,
@@ -75,6 +83,8 @@ import type { Application } from './types.ts';
  * - A card the ledger knows but the counter never issued (an imported gen 1/2/3 card in use)
  *   gets a lifecycle started at `active` (cardInService) the first time the counter sees it,
  *   provided its ledger status is 'active'.
+ * - One-person-one-card cleanup (一人一卡归并, R7): see `merge`. A row in `card_merges`, no
+ *   posting, no status change, no lifecycle transition.
  */
 
 export interface Branch {
@@ -191,6 +201,51 @@ export interface CloseOk extends CardProgress {
   steps: Bilingual[];
 }
 
+export interface MergeOptions {
+  /** Where the card to merge was issued, seen from this branch (R7.4). */
+  mergedCardRegion: CardRegion;
+  /** Which bank issued the card to merge (R7.4). */
+  mergedCardBank: CardBank;
+  /** R7.4: this branch is at the issuing locality (发卡地) of the kept card. */
+  atIssuingLocality: boolean;
+}
+
+/** R7.2: the merged card's medical account, until the medical systems are connected. */
+export type MedicalScope = 'local-only' | 'connected';
+
+/** One row of `card_merges`. */
+export interface CardMerge {
+  keptCardId: string;
+  mergedCardId: string;
+  ssn: string;
+  mergedRegion: CardRegion;
+  mergedBank: CardBank;
+  medicalScope: MedicalScope;
+  branchId: string;
+  at: string;
+}
+
+export interface MergeOk extends CardMerge {
+  /** R7.2: the card now holding the merged card's social security data (contribution records). */
+  contributionRecordsHeldBy: string;
+  /** R7.2, R7.3: the merged card's ledger status and balances — unchanged by the merge. */
+  mergedCardStatus: CardStatus;
+  mergedCardBalances: Balances;
+  /** What was done, in order. */
+  steps: Bilingual[];
+  /** The cards whose history got the merge entry: a card with no lifecycle has no history. */
+  historyRecordedFor: string[];
+}
+
+/** A live card of a person (R7.1), in the shape eligibility and oneCardPerPerson take. */
+export interface LiveCard extends ExistingCard {
+  cardId: string;
+  ssn: string;
+  status: CardStatus;
+  bank: CardBank;
+  region: CardRegion;
+}
+
 export interface HistoryEntry extends Bilingual {
   at: string;
   event: string;
@@ -229,6 +284,11 @@ export const EVENT_LABELS: Record<LifecycleEvent['type'] | 'xstate.init', Biling
   RELEASE_LOSS: { zh: '解挂', en: 'loss report release' },
   REPLACE: { zh: '补换卡', en: 'replacement' },
   CLOSE: { zh: '销卡销户', en: 'closing' },
+};
+
+/** History events the counter records outside the lifecycle machine (no state change). */
+const COUNTER_EVENT_LABELS: Readonly<Record<string, Bilingual>> = {
+  ONE_CARD_MERGE: { zh: '一人一卡归并', en: 'one-person-one-card merge' },
 };
 
 const EVENT_RULES: Record<LifecycleEvent['type'], string> = {
@@ -271,6 +331,17 @@ interface LifecycleRow {
   state: string;
   snapshot_json: string;
   version: number;
+}
+
+interface MergeRow {
+  kept_card_id: string;
+  merged_card_id: string;
+  ssn: string;
+  merged_region: string;
+  merged_bank: string;
+  medical_scope: string;
+  branch_id: string;
+  at: string;
 }
 
 interface EventRow {
@@ -321,6 +392,27 @@ function eventDetail(e: LifecycleEvent): string | null {
   const { type: _type, ...rest } = e;
   return Object.keys(rest).length > 0 ? JSON.stringify(rest) : null;
 }
+
+/** SSNs compare as R7.1 does (oneCardPerPerson): a trailing x and X are the same person. */
+function ssnKey(ssn: string): string {
+  return ssn.trim().toUpperCase();
+}
+
+function toMerge(r: MergeRow): CardMerge {
+  return {
+    keptCardId: r.kept_card_id,
+    mergedCardId: r.merged_card_id,
+    ssn: r.ssn,
+    mergedRegion: r.merged_region as CardRegion,
+    mergedBank: r.merged_bank as CardBank,
+    medicalScope: r.medical_scope as MedicalScope,
+    branchId: r.branch_id,
+    at: r.at,
+  };
+}
+
+const MERGE_SELECT = `SELECT kept_card_id, merged_card_id, ssn, merged_region, merged_bank, medical_scope, branch_id, at
+                      FROM card_merges`;
 
 function maskSsn(ssn: string): string {
   return ssn.length > 10 ? `${ssn.slice(0, 6)}${'*'.repeat(ssn.length - 10)}${ssn.slice(-4)}` : ssn;
@@ -764,6 +856,255 @@ export class BankCounter {
     });
   }
 
+  // ---- one person, one card (R7) --------------------------------------------------------------
+
+  /**
+   * 一人一卡归并: merges `mergedCardId` into `keptCardId`, two cards of the same person (R7.1).
+   *
+   * - R7.4: only at the issuing locality (`atIssuingLocality`), and only for another bank's card
+   *   from another city of the province. A same-city card of another bank, this bank's card from
+   *   elsewhere (or here), and another province's card are refused, each with its reason.
+   * - R7.2: the contribution records are kept — the merged card's social security data is
+   *   attached to the kept card (the `card_merges` row); the merged card's financial account
+   *   keeps working (no posting, nothing closed); its medical account works locally only until
+   *   the medical systems are connected (`medicalScope: 'local-only'`).
+   * - R7.3: not a cancellation — the merged card's ledger status and balances stay as they are
+   *   (compare `close`). The card no longer counts among the person's live cards (`liveCardsOf`).
+   *
+   * The region and bank are the teller's statement (the ledger does not know another bank's
+   * cards as such). The merge is recorded in both cards' histories (event ONE_CARD_MERGE, the
+   * lifecycle state unchanged: from = to), and so is a refusal; a card without a lifecycle
+   * (not issued here and not active in the ledger) has no history to record it in — the
+   * `card_merges` row is then the only record.
+   */
+  merge(keptCardId: string, mergedCardId: string, options: MergeOptions): CounterResult<MergeOk> {
+    const kept = this.ledger.getCard(keptCardId);
+    if (!kept) return unknownCard(keptCardId);
+    const merged = this.ledger.getCard(mergedCardId);
+    if (!merged) return unknownCard(mergedCardId);
+    const rows = [keptCardId, mergedCardId]
+      .filter((id, i, all) => all.indexOf(id) === i)
+      .map((id) => this.lifecycleRow(id))
+      .filter((r): r is LifecycleRow => r !== null);
+    const refuse = (rule: string, zh: string, en: string): CounterRefusal => {
+      const refusal: Refusal = { rule, zh, en };
+      this.tx(() => {
+        for (const r of rows) {
+          const state = r.state as LifecycleState;
+          this.insertEvent(r.card_id, 'ONE_CARD_MERGE', null, state, state, refusal, null);
+        }
+      });
+      return no(refusal);
+    };
+
+    if (keptCardId === mergedCardId) {
+      return refuse(
+        'R7.1',
+        `不能将卡 ${keptCardId} 归并到其自身`,
+        `card ${keptCardId} cannot be merged into itself`,
+      );
+    }
+    if (ssnKey(kept.ssn) !== ssnKey(merged.ssn)) {
+      return refuse(
+        'R7.1',
+        `两张卡不属于同一人（社会保障号码 ${maskSsn(ssnKey(kept.ssn))} 与 ${maskSsn(ssnKey(merged.ssn))} 不同），不能做一人一卡归并`,
+        `the two cards belong to different people (SSN ${maskSsn(ssnKey(kept.ssn))} and ${maskSsn(ssnKey(merged.ssn))}): no one-person-one-card merge`,
+      );
+    }
+    if (!options.atIssuingLocality) {
+      return refuse(
+        'R7.4',
+        '一人一卡清理仅支持在发卡地本地办理，本网点不能办理',
+        'the one-person-one-card cleanup is done only at the issuing locality, not at this outlet',
+      );
+    }
+    if (options.mergedCardBank === 'other' && options.mergedCardRegion === 'same-city') {
+      return refuse(
+        'R7.4',
+        '一人一卡清理不能用于清理本地他行卡：请客户申请换行，或先注销他行卡',
+        "the one-person-one-card cleanup cannot clear another bank's card in the same city: the customer changes bank or cancels that card",
+      );
+    }
+    if (options.mergedCardBank === 'this') {
+      return refuse(
+        'R7.4',
+        options.mergedCardRegion === 'same-city'
+          ? '一人一卡清理不能用于清理本行卡：本市本行卡请办理补换领'
+          : '一人一卡清理不能用于清理异地本行卡',
+        options.mergedCardRegion === 'same-city'
+          ? "the one-person-one-card cleanup cannot clear this bank's card: replace a same-city card instead"
+          : "the one-person-one-card cleanup cannot clear this bank's card from elsewhere",
+      );
+    }
+    if (options.mergedCardRegion === 'other-province') {
+      return refuse(
+        'R7.4',
+        '一人一卡清理仅用于归并省内异地他行卡；外省他行卡无需清理，不能在此归并',
+        "the cleanup only merges another bank's card from another city in the province; another province's card needs no cleanup and cannot be merged here",
+      );
+    }
+    if (!isLiveCard(kept.status)) {
+      return refuse(
+        'R7.1',
+        `保留的卡 ${keptCardId} 已注销，不能作为持卡人唯一的社保卡`,
+        `the card to keep, ${keptCardId}, is closed: it cannot be the holder's one card`,
+      );
+    }
+    if (merged.status === 'closed') {
+      return refuse(
+        'R7.3',
+        `卡 ${mergedCardId} 已注销（销户），无需归并`,
+        `card ${mergedCardId} is already closed (cancelled): there is nothing to merge`,
+      );
+    }
+    const keptInto = this.mergedInto(keptCardId);
+    if (keptInto !== null) {
+      return refuse(
+        'R7.1',
+        `保留的卡 ${keptCardId} 已归并至卡 ${keptInto}，请以卡 ${keptInto} 为准`,
+        `the card to keep, ${keptCardId}, was merged into card ${keptInto}: keep ${keptInto} instead`,
+      );
+    }
+    const mergedInto = this.mergedInto(mergedCardId);
+    if (mergedInto !== null) {
+      return refuse(
+        'R7.1',
+        `卡 ${mergedCardId} 已归并至卡 ${mergedInto}，不能重复归并`,
+        `card ${mergedCardId} was already merged into card ${mergedInto}`,
+      );
+    }
+    const holding = this.mergesOf(mergedCardId).filter((m) => m.keptCardId === mergedCardId);
+    if (holding.length > 0) {
+      const ids = holding.map((m) => m.mergedCardId).join('、');
+      return refuse(
+        'R7.1',
+        `卡 ${mergedCardId} 已承接其他卡（${ids}）的归并，不能再被归并：请保留该卡`,
+        `card ${mergedCardId} holds the merged cards ${ids}: it cannot be merged itself; keep it instead`,
+      );
+    }
+
+    const at = this.now();
+    const merge: CardMerge = {
+      keptCardId,
+      mergedCardId,
+      ssn: kept.ssn,
+      mergedRegion: options.mergedCardRegion,
+      mergedBank: options.mergedCardBank,
+      medicalScope: 'local-only',
+      branchId: this.branch.id,
+      at,
+    };
+    const notes = new Map<string, Bilingual>([
+      [
+        keptCardId,
+        {
+          zh: `一人一卡：卡 ${mergedCardId}（省内异地他行卡）归并至本卡，其参保缴费记录由本卡承接`,
+          en: `one person, one card: card ${mergedCardId} (another bank, another city in the province) merged into this card, which now holds its contribution records`,
+        },
+      ],
+      [
+        mergedCardId,
+        {
+          zh: `一人一卡：本卡归并至卡 ${keptCardId}；金融账户照常使用，医保账户暂仅支持本地使用（非注销）`,
+          en: `one person, one card: merged into card ${keptCardId}; the financial account keeps working, the medical account works locally only (not a cancellation)`,
+        },
+      ],
+    ]);
+    const detail = JSON.stringify({
+      keptCardId,
+      mergedCardId,
+      mergedRegion: merge.mergedRegion,
+      mergedBank: merge.mergedBank,
+      medicalScope: merge.medicalScope,
+    });
+    this.tx(() => {
+      this.db
+        .prepare(
+          `INSERT INTO card_merges (kept_card_id, merged_card_id, ssn, merged_region, merged_bank, medical_scope,
+                                    branch_id, at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          merge.keptCardId,
+          merge.mergedCardId,
+          merge.ssn,
+          merge.mergedRegion,
+          merge.mergedBank,
+          merge.medicalScope,
+          merge.branchId,
+          merge.at,
+        );
+      for (const r of rows) {
+        const state = r.state as LifecycleState;
+        this.insertEvent(
+          r.card_id,
+          'ONE_CARD_MERGE',
+          detail,
+          state,
+          state,
+          null,
+          notes.get(r.card_id) ?? null,
+        );
+      }
+    });
+    return {
+      ok: true,
+      ...merge,
+      contributionRecordsHeldBy: keptCardId,
+      mergedCardStatus: merged.status,
+      mergedCardBalances: this.ledger.balances(mergedCardId),
+      steps: [
+        {
+          zh: `参保缴费记录保留：卡 ${mergedCardId} 的社保数据归并至卡 ${keptCardId}`,
+          en: `contribution records kept: the social security data of card ${mergedCardId} is attached to card ${keptCardId}`,
+        },
+        {
+          zh: `卡 ${mergedCardId} 的金融账户照常使用（未销户，余额不变）`,
+          en: `the financial account of card ${mergedCardId} keeps working (not closed, balances unchanged)`,
+        },
+        {
+          zh: `卡 ${mergedCardId} 的医保账户暂仅支持本地使用，待各地医保系统与省社保卡管理系统对接后可跨地使用`,
+          en: `the medical account of card ${mergedCardId} works locally only until the medical systems are connected to the provincial card management system`,
+        },
+      ],
+      historyRecordedFor: rows.map((r) => r.card_id),
+    };
+  }
+
+  /** The merges involving the card, as the kept card or as the merged one, oldest first. */
+  mergesOf(cardId: string): CardMerge[] {
+    return this.db
+      .prepare<[string, string], MergeRow>(
+        `${MERGE_SELECT} WHERE kept_card_id = ? OR merged_card_id = ? ORDER BY id`,
+      )
+      .all(cardId, cardId)
+      .map(toMerge);
+  }
+
+  /**
+   * R7.1: the person's live cards — same SSN (x and X alike), not closed, and not merged into
+   * another card — ready for `oneCardPerPerson` and `checkEligibility`. `region` is the card's
+   * area code seen from this branch (same 4 digits: same city; same 2: the province); `bank`
+   * is 'this' unless `bankOf` says otherwise, since the ledger does not record which bank
+   * issued a card.
+   */
+  liveCardsOf(ssn: string, bankOf: (card: CardRow) => CardBank = () => 'this'): LiveCard[] {
+    const key = ssnKey(ssn);
+    const mergedIds = new Set(
+      this.db.prepare<[], string>('SELECT merged_card_id FROM card_merges').pluck().all(),
+    );
+    return this.ledger
+      .listCards()
+      .filter((c) => ssnKey(c.ssn) === key && isLiveCard(c.status) && !mergedIds.has(c.cardId))
+      .map((c) => ({
+        cardId: c.cardId,
+        ssn: c.ssn,
+        status: c.status,
+        bank: bankOf(c),
+        region: this.regionOf(c),
+      }));
+  }
+
   // ---- queries ------------------------------------------------------------------------------
 
   /** Every event sent to the card's lifecycle, accepted or refused, oldest first. */
@@ -778,7 +1119,8 @@ export class BankCounter {
       .all(cardId);
     const entries = rows.map((r): HistoryEntry => {
       const to = r.to_state as LifecycleState;
-      const words = EVENT_LABELS[r.event as keyof typeof EVENT_LABELS] ?? { zh: r.event, en: r.event };
+      const words = EVENT_LABELS[r.event as keyof typeof EVENT_LABELS] ??
+        COUNTER_EVENT_LABELS[r.event] ?? { zh: r.event, en: r.event };
       return {
         at: r.at,
         event: r.event,
@@ -814,6 +1156,27 @@ export class BankCounter {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /** The card this one was merged into, or null. */
+  private mergedInto(cardId: string): string | null {
+    return (
+      this.db
+        .prepare<[string], { kept_card_id: string }>(
+          'SELECT kept_card_id FROM card_merges WHERE merged_card_id = ?',
+        )
+        .get(cardId)?.kept_card_id ?? null
+    );
+  }
+
+  /** Where the card was issued, seen from this branch, by its area code (unknown: this city). */
+  private regionOf(card: CardRow): CardRegion {
+    const stored = parseJson<{ card?: { areaCode?: unknown } }>(card.profileJson);
+    const area = stored?.card?.areaCode;
+    const here = this.branch.areaCode;
+    if (typeof area !== 'string' || !/^[0-9]{6}$/.test(area)) return 'same-city';
+    if (area.slice(0, 4) === here.slice(0, 4)) return 'same-city';
+    return area.slice(0, 2) === here.slice(0, 2) ? 'other-city-in-province' : 'other-province';
+  }
 
   private now(): string {
     return this.clock().toISOString();
