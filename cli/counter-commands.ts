@@ -240,9 +240,9 @@ function loadApplication(file: string): Application {
   return { ...(rest as unknown as Application), photo };
 }
 
-/** The person's live cards in this system (closed and merged cards do not count, R7). */
+/** The person's cards that count against an application (R5.2, R7; gen 1 cards do not, R2.2). */
 function existingCardsFor(counter: BankCounter) {
-  return (ssn: string): ExistingCard[] => counter.liveCardsOf(ssn);
+  return (ssn: string): ExistingCard[] => counter.cardsAgainstApplication(ssn);
 }
 
 async function counterAction(action: string, rest: string[], io: CliIo): Promise<number> {

@@ -1082,6 +1082,15 @@ export class BankCounter {
   }
 
   /**
+   * The cards that count against a new application (R5.2): the person's live cards, except
+   * gen 1 cards — holders of a gen 1 card only (no financial function) may apply for a gen 3
+   * card directly (R2.2).
+   */
+  cardsAgainstApplication(ssn: string): LiveCard[] {
+    return this.liveCardsOf(ssn).filter((c) => this.ledger.getCard(c.cardId)?.generation !== 1);
+  }
+
+  /**
    * R7.1: the person's live cards — same SSN (x and X alike), not closed, and not merged into
    * another card — ready for `oneCardPerPerson` and `checkEligibility`. `region` is the card's
    * area code seen from this branch (same 4 digits: same city; same 2: the province); `bank`
