@@ -40,8 +40,8 @@ Usage:
   sscard serve --card <card> [--slot 0|1] [--db <file>] [--vpcd <host:port>] [--trace]
                                                  insert the virtual card into a vpcd slot of
                                                  pcscd until Ctrl-C
-  sscard demo [--db <file>]                      read every bundled card through the
-                                                 in-process reader, ledger on the default file
+  sscard demo [--db <file>]                      read every bundled card through the in-process
+                                                 reader, then pay at the till (what npm start runs)
   sscard pay --card <card|reader> --amount <yuan> --pin <digits> [--method medical|reserve]
              [--host up|down|slow] [--db <file>] [--json]
                                                  one payment at the till; exit 0 approved, 2 declined
@@ -49,8 +49,9 @@ Usage:
   sscard reconcile [--db <file>] [--date YYYY-MM-DD] [--json]
                                                  terminal vs host (对账); exit 0 only when they agree
   sscard sync [--db <file>] [--json]             forward queued offline payments; safe to repeat
-  sscard counter <action> …                      the bank counter: change-pin, unblock, check-photo
-                                                 (see 'sscard counter help')
+  sscard counter <action> …                      the bank counter: apply, issue, activate, change-pin,
+                                                 unblock, report-loss, replace, close, merge, ssn,
+                                                 check-photo, numbers… (see 'sscard counter help')
   sscard help | --help
 
 <card> is a card profile JSON file or the id of a bundled card (see 'sscard cards').
