@@ -25,7 +25,7 @@ import { defaultDbPath } from '../core/paths.ts';
  * `sscard counter <action>`: the bank counter (银行网点). Actions that change a card work on the
  * card as kept in the ledger (--db), so `sscard pay --db` then sees the same card.
  */
-const HELP = `sscard counter <action> …   the bank counter (every action takes --db <file> and --json)
+const HELP = `sscard counter <action> …   the bank counter (actions on cards take --db <file>; all take --json)
 
   apply --application <file.json> [--mode normal|instant]
                       check an application (R5–R12: SSN from the document, photo, guardian,
