@@ -6,13 +6,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools python3 make g++ ca-certificates"
 if [ "${SSCARD_SKIP_APT:-0}" != "1" ]; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends \
-    pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools python3 make g++ ca-certificates
+  # shellcheck disable=SC2086
+  if dpkg-query -W -f='${Status}\n' $PACKAGES 2>/dev/null | grep -qv 'install ok installed' ||
+    [ "$(dpkg-query -W -f='${Status}\n' $PACKAGES 2>/dev/null | wc -l)" -ne "$(echo $PACKAGES | wc -w)" ]; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -q
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -q --no-install-recommends $PACKAGES
+  else
+    echo "System packages already installed: $PACKAGES"
+  fi
 fi
 
 # The Electron binary is downloaded separately and cannot be fetched on offline machines;
