@@ -37,6 +37,12 @@ describe('sscard apdu', () => {
     const odd = await cli('apdu', '--card', 'gen2', '00A');
     expect(odd.err).toMatch(/APDU 1 \('00A'\): odd number of hex digits/);
   });
+  it('a mistyped PIN command is reported without echoing the PIN', async () => {
+    const r = await cli('apdu', '--card', 'gen3-active', '002000000325801G');
+    expect(r.code).toBe(1);
+    expect(r.err).not.toContain('258014');
+    expect(r.err).toContain('position 16');
+  });
   it('a malformed but hex APDU is the card’s business: it answers a status word', async () => {
     const r = await cli('apdu', '--card', 'gen2', '00', '00A4040002A0');
     expect(r.code).toBe(0);

@@ -133,8 +133,12 @@ function cmdApdu(args: string[], io: CliIo): Promise<number> {
     try {
       return fromHex(text);
     } catch (e) {
-      if (e instanceof HexError) throw new HexError(`APDU ${i + 1} ('${text}'): ${e.message}`, e.position);
-      throw e;
+      if (!(e instanceof HexError)) throw e;
+      // A mistyped VERIFY or CHANGE PIN must not put the PIN into logs: show its header only.
+      const shown = /^[0-9a-f]{2}[\s:-]*(20|24|2c|5e)/i.test(text)
+        ? `${text.replace(/[\s:-]/g, '').slice(0, 8)}…`
+        : text;
+      throw new HexError(`APDU ${i + 1} ('${shown}'): ${e.message}`, e.position);
     }
   });
   if (typeof values.reader === 'string') {

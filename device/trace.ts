@@ -24,13 +24,14 @@ export function commandCarriesPin(command: Uint8Array): boolean {
   return command.length > 5 && PIN_INS.has(command[1]!);
 }
 
-/** The command as hex with the data field of PIN commands masked: header and Lc stay readable. */
+/**
+ * The command as hex with everything after the header and Lc of a PIN command masked. Lc is
+ * not trusted: a malformed VERIFY (Lc=00, a short Lc) still carries the digits after it.
+ */
 export function maskCommand(command: Uint8Array): string {
   const hex = toHex(command);
   if (!commandCarriesPin(command)) return hex;
-  const lc = command[4]!;
-  const dataEnd = Math.min(command.length, 5 + lc);
-  return hex.slice(0, 10) + '*'.repeat((dataEnd - 5) * 2) + hex.slice(dataEnd * 2);
+  return hex.slice(0, 10) + '*'.repeat(hex.length - 10);
 }
 
 export class ApduTrace {

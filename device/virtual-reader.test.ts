@@ -61,6 +61,10 @@ describe('APDU trace', () => {
     expect(maskCommand(fromHex('805E010007258014FF864209'))).toBe('805E010007**************');
     expect(maskCommand(fromHex('0024000006258014864209'))).toBe('0024000006************');
     expect(maskCommand(fromHex('00B2072C0B'))).toBe('00B2072C0B');
+    // Lc is not trusted: malformed PIN commands keep their digits hidden too.
+    expect(maskCommand(fromHex('0020000000258014'))).toBe('0020000000******');
+    expect(maskCommand(fromHex('0020000002258014'))).toBe('0020000002******');
+    expect(maskCommand(fromHex('805E010000258014FF864209'))).toBe('805E010000**************');
   });
 
   it('records each exchange with decoded command and status word, and never the PIN', async () => {
