@@ -218,6 +218,47 @@ describe('the counter end to end: apply, issue, activate, pay, lose, replace, cl
     expect(closed.code).toBe(0);
   });
 
+  it('a counter-issued card blocked at the till is unblocked and its PIN changed at the counter by card number', async () => {
+    const db = join(dir(), 'ledger.db');
+    const cardId = JSON.parse(
+      (
+        await cli(
+          'counter',
+          'apply',
+          '--application',
+          'fixtures/applications/adult-mainland.json',
+          '--mode',
+          'instant',
+          '--db',
+          db,
+          '--json',
+        )
+      ).out,
+    ).cardId as string;
+    const c = ['--db', db, '--card-id', cardId];
+    await cli('counter', 'print-instant', ...c);
+    await cli('counter', 'verify', ...c);
+    expect((await cli('counter', 'activate', ...c, '--new-pin', '556677', '--password', '112233')).code).toBe(
+      0,
+    );
+    for (let i = 0; i < 3; i++)
+      await cli('pay', '--card', cardId, '--db', db, '--amount', '1', '--pin', '000000');
+    expect(
+      (await cli('pay', '--card', cardId, '--db', db, '--amount', '1', '--pin', '556677')).out,
+    ).toContain('锁定');
+    expect((await cli('counter', 'unblock', '--card', cardId, '--db', db)).code).toBe(0);
+    expect(
+      (await cli('counter', 'change-pin', '--card', cardId, '--db', db, '--old', '556677', '--new', '778899'))
+        .code,
+    ).toBe(0);
+    expect((await cli('pay', '--card', cardId, '--db', db, '--amount', '1', '--pin', '778899')).code).toBe(0);
+    expect(
+      (await cli('counter', 'change-pin', '--card', cardId, '--db', db, '--old', '778899', '--new', '12a456'))
+        .code,
+    ).toBe(64);
+    expect((await cli('counter', 'progress', '--db', db, '--card-id', 'NOPE00000')).code).toBe(1);
+  });
+
   it('R9: an under-7 instant application without photo passes; R10.2: the 制卡中 fault is recovered by 制卡补登', async () => {
     const db = join(dir(), 'ledger.db');
     const applied = await cli(

@@ -3,6 +3,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { EXIT, InputError, UsageError, type CliIo } from './io.ts';
 import { parse, requireString } from './args.ts';
 import { resolveCard } from '../core/card/wallet.ts';
+import { ProfileError, type CardProfile } from '../core/card/profile.ts';
 import { openCardStore } from '../core/card-store.ts';
 import { BankCounter, type AdvanceEvent } from '../core/bank/counter.ts';
 import { validateApplication } from '../core/bank/application.ts';
@@ -86,9 +87,18 @@ async function onCard(
   values: Record<string, unknown>,
   fn: Parameters<typeof onVirtualCard<PinServiceResult>>[1],
 ) {
-  const { profile } = resolveCard(requireString(values as never, 'card'));
+  const cardArg = requireString(values as never, 'card');
   const store = openCardStore(dbPathOf(values.db));
   try {
+    // A bundled card or profile file, or a card issued at this counter (by its card number).
+    let profile: CardProfile | null = null;
+    try {
+      profile = resolveCard(cardArg).profile;
+    } catch (e) {
+      if (!(e instanceof ProfileError)) throw e;
+      profile = new BankCounter({ store, clock: systemClock, branch: BRANCH }).profileOf(cardArg);
+      if (!profile) throw e;
+    }
     return await onVirtualCard(store.open(profile), fn);
   } finally {
     store.close();
@@ -115,6 +125,12 @@ export async function cmdCounter(args: string[], io: CliIo): Promise<number> {
       if (values.help) return (io.out(HELP), EXIT.OK);
       const oldPin = requireString(values, 'old');
       const newPin = requireString(values, 'new');
+      for (const [name, pin] of [
+        ['old', oldPin],
+        ['new', newPin],
+      ] as const) {
+        if (!/^[0-9]{6}$/.test(pin)) throw new UsageError(`--${name} must be six digits`);
+      }
       return report(
         io,
         await onCard(values, (reader) => changePin(reader, oldPin, newPin)),
@@ -203,6 +219,8 @@ function refusalOut(
   if (json) io.out(JSON.stringify(r, null, 2));
   else if (r.ok) io.out(`✔ ${okText ?? r.zh ?? ''}${r.en && !okText ? `\n  ${r.en}` : ''}`);
   else io.out(`✘ ${r.rule ? `${r.rule}  ` : ''}${r.zh}\n  ${r.en}`);
+  // An unknown card is bad input (exit 1), not a refusal.
+  if (!r.ok && r.rule === 'card') return EXIT.BAD_INPUT;
   return r.ok ? EXIT.OK : EXIT.DECLINED;
 }
 
