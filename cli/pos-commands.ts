@@ -209,8 +209,7 @@ export async function cmdReconcile(args: string[], io: CliIo): Promise<number> {
   if (date !== undefined && !isValidBusinessDate(date))
     throw new UsageError(`--date must be a date YYYY-MM-DD (got '${date}')`);
   return withPos({ dbPath: dbPathOf(values.db) }, async (pos) => {
-    const records = await pos.host.records(pos.ledger.terminalId, date);
-    const r = pos.ledger.reconcile(records, date);
+    const r = await pos.reconcile(date);
     if (values.json) io.out(JSON.stringify(r, null, 2));
     else {
       io.out(
@@ -219,6 +218,11 @@ export async function cmdReconcile(args: string[], io: CliIo): Promise<number> {
       io.out(`  terminal ¥${yuan(r.terminalTotalFen)}   host ¥${yuan(r.hostTotalFen)}`);
       for (const m of r.mismatches) io.out(`  ✘ ${m.paymentId}  ${m.kind}  ${m.detail}`);
       for (const n of r.notes) io.out(`  ℹ ${n.paymentId}  ${n.detail}`);
+      for (const id of r.timedOutReversed) {
+        io.out(
+          `  ℹ ${id}  超时后已冲正，未记账 / timed out, reversed at the host, never booked (nets to zero)`,
+        );
+      }
     }
     return r.agree ? EXIT.OK : EXIT.DECLINED;
   });

@@ -209,6 +209,18 @@ describe('gen 3 machine', () => {
     expect(out.message.code).toBe('REVERSAL_QUEUED');
     expect(reversed).toBe(id);
   });
+  it('a debit without an answer in time (the host may have applied it) is reversed, not just declined', async () => {
+    let reversed = false;
+    const a = run(gen2Machine, 2, {
+      debit: failWith({ code: 'HOST_TIMEOUT', message: 'no answer' }),
+      reverse: fromPromise(async () => ((reversed = true), { online: true })),
+    });
+    a.send(pay);
+    a.send({ type: 'PIN_ENTERED', pin: '246810' });
+    expect((await done(a)).result).toBe('reversed');
+    expect(reversed).toBe(true);
+  });
+
   it('cancel, timeout and removal end a session cleanly while waiting', async () => {
     for (const [event, result, code] of [
       ['CANCEL', 'cancelled', 'CANCELLED'],

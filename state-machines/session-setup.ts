@@ -99,6 +99,7 @@ export const sessionSetup = setup({
       err(event).code === 'PASSWORD_LOCKED' ||
       (err(event).code === 'WRONG_PASSWORD' && (err(event).triesLeft ?? 0) === 0),
     hostUnreachable: ({ event }) => err(event).code === 'HOST_DOWN' || err(event).code === 'HOST_TIMEOUT',
+    hostTimedOut: ({ event }) => err(event).code === 'HOST_TIMEOUT',
     insufficientFunds: ({ event }) => err(event).code === 'INSUFFICIENT_FUNDS',
     reversedOnline: ({ event }) => (event as unknown as { output: ReverseOutput }).output.online,
   },
@@ -209,6 +210,8 @@ export function paymentStates(offlineAllowed: (method: PaymentMethod) => boolean
         onDone: { target: 'paid', actions: 'paid' },
         onError: [
           { guard: 'cardRemoved', target: 'reversing' },
+          // No answer in time: the host may have applied the debit. Reverse it to be sure.
+          { guard: 'hostTimedOut', target: 'reversing' },
           {
             guard: 'insufficientFunds',
             target: 'declined',

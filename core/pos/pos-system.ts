@@ -15,10 +15,11 @@ import type { SocialSecurityCard } from '../card/social-security-card.ts';
 import type { CardProfile } from '../card/profile.ts';
 import { systemClock, type Clock } from '../time.ts';
 import { BalanceCache } from './balance-cache.ts';
-import { TerminalLedger, type TerminalPayment } from './terminal-ledger.ts';
+import { TerminalLedger, type Reconciliation, type TerminalPayment } from './terminal-ledger.ts';
 import { PosTerminal, DEFAULT_MERCHANT_NAME } from './terminal.ts';
 import { renderReceipt } from './receipt.ts';
-import { forwardPending, type ForwardOptions } from './forwarder.ts';
+import { forwardPending, type ForwardOptions, type ForwardResult } from './forwarder.ts';
+import { PendingReversals } from './pending-reversals.ts';
 
 /**
  * One till on the embedded defaults: a SQLite file holding the cards (their chips' memory),
@@ -61,7 +62,13 @@ export interface PosSystem {
    * Forwards queued offline payments, refunds and reversals that are due (retries back off);
    * `{ now }` far ahead makes everything due, as an operator's explicit sync does. Safe to repeat.
    */
-  sync(options?: ForwardOptions): ReturnType<typeof forwardPending>;
+  sync(options?: ForwardOptions): Promise<ForwardResult & { reversalsSettled: number }>;
+  /**
+   * 对账 of the terminal's books against the host's records. Debits that timed out and were
+   * reversed at the host without the terminal ever booking them net to zero and are listed
+   * apart (`timedOutReversed`), not as mismatches.
+   */
+  reconcile(date?: string): Promise<Reconciliation & { timedOutReversed: string[] }>;
   close(): void;
 }
 
@@ -152,7 +159,22 @@ export function openPosSystem(options: PosSystemOptions): PosSystem {
       }
       return ledger.recordRefund(refundId, paymentId, amountFen, true, { receiptText: receipt('offline') });
     },
-    sync: (opts = {}) => forwardPending(ledger, host, opts),
+    async sync(opts = {}) {
+      const r = await forwardPending(ledger, host, opts);
+      const rev = await new PendingReversals(store.db).settleAll(host, clock());
+      return { ...r, pending: r.pending + rev.pending, reversalsSettled: rev.settled };
+    },
+    async reconcile(date) {
+      const r = ledger.reconcile(await host.records(ledger.terminalId, date), date);
+      const unbooked = new PendingReversals(store.db).reversedUnbooked();
+      const netZero = (id: string) =>
+        unbooked.has(id) || (id.endsWith('-R') && unbooked.has(id.slice(0, -2)));
+      const mismatches = r.mismatches.filter(
+        (m) => !(m.kind === 'missing-at-terminal' && netZero(m.paymentId)),
+      );
+      const timedOutReversed = [...unbooked].filter((id) => r.mismatches.some((m) => m.paymentId === id));
+      return { ...r, mismatches, agree: mismatches.length === 0, timedOutReversed };
+    },
     close() {
       terminal.stop();
       store.close();

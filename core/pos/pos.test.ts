@@ -5,7 +5,7 @@ import { parseProfile, type CardProfile, type CardProfileInput } from '../card/p
 import { fixedClock } from '../time.ts';
 import { fromHex, toHex } from '../card/hex.ts';
 import type { VirtualReader } from '../../device/virtual-reader.ts';
-import type { PaymentMethod } from '../host/types.ts';
+import { HostError, type PaymentMethod } from '../host/types.ts';
 import { renderMessage } from '../../state-machines/messages.ts';
 
 /** The till end to end: real card in the in-process reader, in-process host, both ledgers. */
@@ -348,6 +348,45 @@ describe('the till, end to end', () => {
     let seen: number | null = null;
     await pos.host.pay(request, (record, after) => void (seen = after.medicalCurrent));
     expect(seen).toBe(before.medicalCurrent! - 500);
+    pos.close();
+  });
+
+  it('a debit that times out after the host applied it is reversed; the reversal is owed until the host confirms it', async () => {
+    let link: { down: boolean } = { down: false };
+    const { pos } = system({
+      wrapHost: (h) =>
+        Object.assign(Object.create(h) as typeof h, {
+          // The host applies the payment, but its answer is lost on the way back.
+          async pay(r: Parameters<typeof h.pay>[0]) {
+            await h.pay(r);
+            throw new HostError('HOST_TIMEOUT', 'no answer in time');
+          },
+          async reverse(...a: Parameters<typeof h.reverse>) {
+            if (link.down) throw new HostError('HOST_DOWN', 'link down');
+            return h.reverse(...a);
+          },
+        }),
+    });
+    const p = resolveCard('gen2').profile;
+    const before = balances(pos, p);
+    const r = await pay(pos, p, 1000, '246810');
+    expect(r.result, r.text).toBe('reversed');
+    expect(balances(pos, p)).toEqual(before);
+    const rec = await pos.reconcile();
+    expect(rec.agree).toBe(true);
+    expect(rec.timedOutReversed.length).toBe(1);
+
+    // Now the link is down when the reversal is due: it is kept and sent by the next sync.
+    link = { down: true };
+    const r2 = await pay(pos, p, 700, '246810');
+    expect(r2.message.code).toBe('REVERSAL_QUEUED');
+    expect(balances(pos, p).medicalCurrent).toBe(before.medicalCurrent! - 700);
+    expect((await pos.reconcile()).agree).toBe(false);
+    link = { down: false };
+    const synced = await pos.sync();
+    expect(synced.reversalsSettled).toBe(1);
+    expect(balances(pos, p)).toEqual(before);
+    expect((await pos.reconcile()).agree).toBe(true);
     pos.close();
   });
 

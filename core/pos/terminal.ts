@@ -40,6 +40,7 @@ import {
 import { splitMedical } from '../host/medical.ts';
 import { businessDate, type Clock } from '../time.ts';
 import { BalanceCache } from './balance-cache.ts';
+import { PendingReversals } from './pending-reversals.ts';
 import { renderReceipt, yuan } from './receipt.ts';
 import type { TerminalLedger } from './terminal-ledger.ts';
 import type Database from 'better-sqlite3';
@@ -456,13 +457,11 @@ export class PosTerminal {
     this.inflight.delete(paymentId);
     const { ledger, host, clock } = this.o;
     if (!ledger.payment(paymentId)) {
-      // The debit never committed at the terminal. If the host applied it online, undo it there.
-      try {
-        await host.reverse(`${paymentId}-R`, paymentId, clock().toISOString());
-      } catch {
-        // UNKNOWN_PAYMENT: nothing was charged; HOST_DOWN: the host never saw the online pay.
-      }
-      return { online: true };
+      // The debit never committed at the terminal, but the host may have applied it (a timeout
+      // loses the answer, not the request): the reversal is owed until the host confirms it.
+      const owed = new PendingReversals(this.o.db);
+      owed.add(`${paymentId}-R`, paymentId, card.cardNumber, clock());
+      return { online: await owed.settle(host, `${paymentId}-R`, clock()) };
     }
     const reversalId = `${paymentId}-R`;
     try {
