@@ -103,6 +103,16 @@ describe('sscard pay', () => {
     expect(r.code).toBe(2);
     expect(r.out).toContain('一代社保卡');
   });
+  it('an unknown card says what was looked for (exit 1)', async () => {
+    const r = await cli('pay', '--card', 'no-such-card', '--amount', '1', '--pin', '111111', '--db', db());
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(
+      "no bundled card, profile file, card in the ledger or PC/SC reader named 'no-such-card'",
+    );
+    expect(
+      (await cli('pay', '--card', './missing.json', '--amount', '1', '--pin', '111111', '--db', db())).err,
+    ).toContain('file not found');
+  });
   it('bad amounts are clear usage errors', async () => {
     expect(() => parseYuan('12.505')).toThrow(/at most two decimals/);
     expect(() => parseYuan('-1')).toThrow(/--amount/);
@@ -152,6 +162,7 @@ describe('sscard sync, reconcile and settle', () => {
     const settle = await cli('settle', '--db', file, '--json');
     expect(settle.code).toBe(0);
     const s = JSON.parse(settle.out);
+    expect(s.pendingForward).toBe(0); // synced before closing
     expect(s.payments).toBe(2);
     expect(s.totalFen).toBe(2350);
     expect(s.byMethod.medical).toBe(2350);

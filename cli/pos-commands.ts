@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { EXIT, UsageError, type CliIo } from './io.ts';
+import { EXIT, InputError, UsageError, type CliIo } from './io.ts';
+import { ReaderError } from '../device/errors.ts';
 import { parse, requireString } from './args.ts';
 import { resolveCard } from '../core/card/wallet.ts';
 import { ProfileError, type CardProfile } from '../core/card/profile.ts';
@@ -92,14 +93,7 @@ export async function cmdPay(args: string[], io: CliIo): Promise<number> {
     // A card issued at the bank counter lives only in the ledger: look it up by card number.
     profile = cardFromLedger(dbPathOf(values.db), cardArg);
   }
-  const reader = profile
-    ? new VirtualReader()
-    : new PcscReader(
-        matchReader(
-          listPcscReaders().map((r) => r.name),
-          cardArg,
-        ),
-      );
+  const reader = profile ? new VirtualReader() : pcscReaderFor(cardArg);
 
   return withPos({ dbPath: dbPathOf(values.db), link, reader, hostTimeoutMs: 1500 }, async (pos) => {
     const t = pos.terminal;
@@ -141,6 +135,24 @@ export async function cmdPay(args: string[], io: CliIo): Promise<number> {
   });
 }
 
+/** The PC/SC reader a --card argument names, or a clear error saying what was looked for. */
+function pcscReaderFor(cardArg: string): PcscReader {
+  if (/\.json$/i.test(cardArg) || cardArg.includes('/')) throw new InputError(`${cardArg}: file not found`);
+  try {
+    return new PcscReader(
+      matchReader(
+        listPcscReaders().map((r) => r.name),
+        cardArg,
+      ),
+    );
+  } catch (e) {
+    if (!(e instanceof ReaderError)) throw e;
+    throw new InputError(
+      `no bundled card, profile file, card in the ledger or PC/SC reader named '${cardArg}' (see 'sscard cards'; ${e.message})`,
+    );
+  }
+}
+
 function cardFromLedger(dbPath: string, cardId: string): CardProfile | null {
   if (!/^[0-9A-Z]{8}[0-9X]$/.test(cardId)) return null;
   const store = openCardStore(dbPath);
@@ -171,7 +183,9 @@ export async function cmdSettle(args: string[], io: CliIo): Promise<number> {
   return withPos({ dbPath: dbPathOf(values.db) }, async (pos) => {
     const date = (values.date as string | undefined) ?? businessDate(pos.clock());
     if (!isValidBusinessDate(date)) throw new UsageError(`--date must be a date YYYY-MM-DD (got '${date}')`);
-    const s = pos.ledger.closeDay(date);
+    // The day's totals as closed, with what is still waiting for the host now (a sync after
+    // closing empties it).
+    const s = { ...pos.ledger.closeDay(date), pendingForward: pos.ledger.settlement(date).pendingForward };
     if (values.json) {
       io.out(JSON.stringify(s, null, 2));
       return EXIT.OK;
