@@ -209,7 +209,7 @@ describe('one person, one card (一人一卡归并)', () => {
     const { store, counter, dbPath } = setup();
     const { keptId, otherId, other, ssn } = twoCards(store);
     expect(store.db.pragma('user_version', { simple: true })).toBe(latestVersion());
-    expect(latestVersion()).toBe(60);
+    expect(latestVersion()).toBeGreaterThanOrEqual(60); // the merge table arrived in migration 60
 
     const r = ok(counter.merge(keptId, otherId, CLEANUP));
     expect(r).toMatchObject({

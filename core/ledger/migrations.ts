@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { HOST_MIGRATIONS } from '../host/migrations.ts';
 import { TERMINAL_MIGRATIONS } from '../pos/migrations.ts';
-import { CACHE_MIGRATIONS } from '../pos/cache-migrations.ts';
+import { CACHE_MIGRATIONS, TERMINAL_LATE_MIGRATIONS } from '../pos/cache-migrations.ts';
 import { BANK_MIGRATIONS } from '../bank/migrations.ts';
 
 /**
@@ -110,6 +110,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ...TERMINAL_MIGRATIONS,
   ...CACHE_MIGRATIONS,
   ...BANK_MIGRATIONS,
+  ...TERMINAL_LATE_MIGRATIONS,
 ];
 
 /** Throws unless versions are positive, fit in user_version (32-bit) and strictly increase. */

@@ -18,8 +18,12 @@ export const CACHE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+];
+
+/** Migrations of the terminal that came after the bank's (versions 70–79). */
+export const TERMINAL_LATE_MIGRATIONS: readonly Migration[] = [
   {
-    version: 41,
+    version: 70,
     name: 'reversals of debits whose outcome the terminal never learnt',
     // A debit that timed out may have been applied by the host without the terminal hearing of
     // it. Its reversal is owed whatever happened, and is kept here until the host confirms it.
