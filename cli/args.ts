@@ -1,4 +1,7 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { defaultDbPath } from '../core/paths.ts';
 import { UsageError } from './io.ts';
 
 export type Values = Record<string, string | boolean | undefined>;
@@ -19,4 +22,11 @@ export function requireString(values: Values, name: string): string {
   const v = values[name];
   if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`);
   return v;
+}
+
+/** The ledger file of --db (the embedded default when absent), its folder created if needed. */
+export function dbPathOf(value: unknown): string {
+  const p = typeof value === 'string' ? value : defaultDbPath();
+  if (p !== ':memory:') mkdirSync(dirname(p), { recursive: true });
+  return p;
 }

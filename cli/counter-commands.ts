@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { EXIT, InputError, UsageError, type CliIo } from './io.ts';
-import { parse, requireString } from './args.ts';
+import { dbPathOf, parse, requireString } from './args.ts';
 import { resolveCard } from '../core/card/wallet.ts';
 import { ProfileError, type CardProfile } from '../core/card/profile.ts';
 import { openCardStore } from '../core/card-store.ts';
@@ -20,7 +20,6 @@ import { checkBankCardNumber, makeBankCardNumber } from '../core/rules/bank-card
 import { cardNumberCheckChar, checkCardNumber } from '../core/rules/card-number.ts';
 
 const DOC_TYPES: readonly DocType[] = ['id', 'hk-macau-permit', 'residence-permit', 'passport'];
-import { defaultDbPath } from '../core/paths.ts';
 
 /**
  * `sscard counter <action>`: the bank counter (银行网点). Actions that change a card work on the
@@ -70,12 +69,6 @@ const HELP = `sscard counter <action> …   the bank counter (actions on cards t
                       check an applicant's photo (R8): prints pass or each broken rule; exit 2 on failure
 
 Exit codes: 0 done / pass, 2 refused / failed check (the reason is printed), 1 bad input, 64 usage.`;
-
-function dbPathOf(value: unknown): string {
-  const p = typeof value === 'string' ? value : defaultDbPath();
-  if (p !== ':memory:') mkdirSync(dirname(p), { recursive: true });
-  return p;
-}
 
 function report(io: CliIo, r: PinServiceResult, json: boolean): number {
   if (json) io.out(JSON.stringify(r, null, 2));

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { processIo, EXIT, InputError, UsageError, type CliIo } from './io.ts';
-import { parse, requireString } from './args.ts';
+import { dbPathOf, parse, requireString } from './args.ts';
 import { cmdPay, cmdSettle, cmdReconcile, cmdSync } from './pos-commands.ts';
 import { cmdCounter } from './counter-commands.ts';
 import { fromHex, toHex, HexError } from '../core/card/hex.ts';
@@ -11,7 +11,6 @@ import { VirtualReader } from '../device/virtual-reader.ts';
 import { ReaderError } from '../device/errors.ts';
 import { readCard, CardReadError, type CardReading } from '../core/terminal/read-card.ts';
 import { openCardStore, type CardStore } from '../core/card-store.ts';
-import { defaultDbPath } from '../core/paths.ts';
 import { openPosSystem } from '../core/pos/pos-system.ts';
 import { runPayment } from '../core/pos/run-payment.ts';
 import { renderMessage } from '../state-machines/messages.ts';
@@ -225,8 +224,7 @@ async function cmdDemo(args: string[], io: CliIo): Promise<number> {
         '                            (the embedded ledger file unless --db)',
     );
   }
-  const dbPath = (values.db as string | undefined) ?? defaultDbPath();
-  if (dbPath !== ':memory:') mkdirSync(dirname(dbPath), { recursive: true });
+  const dbPath = dbPathOf(values.db);
   const pos = openPosSystem({ dbPath, hostTimeoutMs: 1500 });
   try {
     const store = pos.store;

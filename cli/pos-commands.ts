@@ -1,8 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { EXIT, InputError, UsageError, type CliIo } from './io.ts';
 import { ReaderError } from '../device/errors.ts';
-import { parse, requireString } from './args.ts';
+import { dbPathOf, parse, requireString } from './args.ts';
 import { resolveCard } from '../core/card/wallet.ts';
 import { ProfileError, type CardProfile } from '../core/card/profile.ts';
 import { openCardStore } from '../core/card-store.ts';
@@ -15,7 +13,6 @@ import type { LinkState, PaymentMethod } from '../core/host/types.ts';
 import { VirtualReader } from '../device/virtual-reader.ts';
 import { PcscReader } from '../device/pcsc-reader.ts';
 import { listPcscReaders, matchReader } from '../device/pcsc.ts';
-import { defaultDbPath } from '../core/paths.ts';
 import { businessDate, isValidBusinessDate, systemClock } from '../core/time.ts';
 
 /** "12.50" yuan → 1250 fen; anything else is a clear error. */
@@ -25,12 +22,6 @@ export function parseYuan(text: string): number {
   const fen = Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
   if (fen <= 0) throw new UsageError(`--amount must be more than 0 (got '${text}')`);
   return fen;
-}
-
-function dbPathOf(value: unknown): string {
-  const p = typeof value === 'string' ? value : defaultDbPath();
-  if (p !== ':memory:') mkdirSync(dirname(p), { recursive: true });
-  return p;
 }
 
 async function withPos<T>(

@@ -56,13 +56,3 @@ export function response(sw: number, data?: Uint8Array): Uint8Array {
   out[len + 1] = sw & 0xff;
   return out;
 }
-
-export function statusOf(resp: Uint8Array): number {
-  const n = resp.length;
-  if (n < 2) return -1;
-  return (resp[n - 2]! << 8) | resp[n - 1]!;
-}
-
-export function dataOf(resp: Uint8Array): Uint8Array {
-  return resp.subarray(0, Math.max(0, resp.length - 2));
-}

@@ -2,7 +2,7 @@ import { parseApdu, response, type CommandApdu } from './apdu.ts';
 import { SW } from './status-words.ts';
 import { bytesEqual, concatBytes, fromHex } from './hex.ts';
 import { tlv } from './tlv.ts';
-import { decodePinBcd, encodePinBcd } from './codec.ts';
+import { decodePinBcd } from './codec.ts';
 import {
   ALGORITHM_ID,
   authCryptogram,
@@ -604,6 +604,3 @@ export class SocialSecurityCard implements ApduCard {
     return this.answer(a, this.gpoAnswer);
   }
 }
-
-/** Builds the PIN block for VERIFY: six digits → three BCD bytes. */
-export { encodePinBcd };

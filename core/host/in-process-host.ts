@@ -23,6 +23,7 @@ import {
   type PaymentSplit,
   type ShortfallPolicy,
 } from './types.ts';
+import { splitFromColumns } from './split.ts';
 
 /**
  * The bank and the medical insurance centre, simulated in-process on the ledger's own
@@ -201,12 +202,7 @@ function toHostRecord(r: RecordDbRow): HostRecord {
     cardId: r.card_id,
     method: r.method,
     amountFen: r.amount_fen,
-    split: {
-      medicalCurrentFen: r.medical_current_fen,
-      medicalPriorFen: r.medical_prior_fen,
-      reserveFen: r.reserve_fen,
-      selfPayFen: r.self_pay_fen,
-    },
+    split: splitFromColumns(r),
     advancedFen: r.advanced_fen,
     createdAt: r.created_at,
     appliedAt: r.applied_at,

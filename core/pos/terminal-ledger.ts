@@ -4,6 +4,7 @@ import { latestVersion, userVersion } from '../ledger/migrations.ts';
 import type { CardGeneration } from '../ledger/ledger.ts';
 import type { HostRecord, MedicalOrder, PaymentMethod, PaymentSplit } from '../host/types.ts';
 import { businessDate } from '../time.ts';
+import { splitFromColumns } from '../host/split.ts';
 
 /**
  * The terminal's own books, offline-first: every approved payment, refund (退费) and reversal
@@ -472,12 +473,7 @@ function toPayment(r: PaymentDbRow): TerminalPayment {
     generation: r.generation,
     method: r.method,
     amountFen: r.amount_fen,
-    split: {
-      medicalCurrentFen: r.medical_current_fen,
-      medicalPriorFen: r.medical_prior_fen,
-      reserveFen: r.reserve_fen,
-      selfPayFen: r.self_pay_fen,
-    },
+    split: splitFromColumns(r),
     mode: r.mode,
     createdAt: r.created_at,
     businessDate: r.business_date,
