@@ -156,6 +156,13 @@ export class PosTerminal {
   }
 
   private readonly waiters = new Set<() => void>();
+
+  /** Calls the listener after every change of the terminal or its session (screens, tests). */
+  subscribe(listener: () => void): () => void {
+    this.waiters.add(listener);
+    return () => this.waiters.delete(listener);
+  }
+
   private notify(): void {
     for (const w of [...this.waiters]) w();
   }

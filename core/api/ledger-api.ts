@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { businessDate } from '../time.ts';
+import { ApiError, method } from './define.ts';
+import { TerminalLedgerError } from '../pos/terminal-ledger.ts';
+
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'a date is YYYY-MM-DD' });
+const limit = z.number().int().positive().max(10_000).default(200);
+
+/** The books (账务): the till's own and the host's, settlement, reconciliation, forwarding. */
+export const ledgerMethods = {
+  /** The till's transactions, newest first, with their receipts and forwarding state. */
+  payments: method(
+    z.object({ date: date.optional(), cardId: z.string().max(64).optional(), limit }).strict(),
+    (ctx, { date: d, cardId, limit: n }) => {
+      const ws = ctx.ws();
+      const l = ws.pos.ledger;
+      const number = cardId ? ws.profile(cardId).card.number : undefined;
+      const rows = l.payments({ ...(d ? { date: d } : {}), ...(number ? { cardId: number } : {}) });
+      return rows
+        .slice(-n)
+        .reverse()
+        .map((p) => ({ ...p, forward: l.queueEntry(p.paymentId)?.state ?? null }));
+    },
+  ),
+
+  payment: method(z.object({ paymentId: z.string().min(1).max(64) }).strict(), (ctx, { paymentId }) => {
+    const l = ctx.ws().pos.ledger;
+    const p = l.payment(paymentId);
+    if (!p) throw new ApiError('NOT_FOUND', `没有这笔交易：${paymentId}`, `no transaction ${paymentId}`);
+    return { payment: p, journal: l.journal(paymentId), forward: l.queueEntry(paymentId) };
+  }),
+
+  /** The till's double-entry journal (one payment, or the latest lines). */
+  terminalJournal: method(
+    z.object({ paymentId: z.string().max(64).optional(), limit }).strict(),
+    (ctx, { paymentId, limit: n }) => ctx.ws().pos.ledger.journal(paymentId).slice(-n).reverse(),
+  ),
+
+  /** The host's journal: every posting on the cards' accounts, newest first. */
+  hostJournal: method(
+    z.object({ cardId: z.string().max(64).optional(), limit }).strict(),
+    (ctx, { cardId, limit: n }) => {
+      const ws = ctx.ws();
+      const number = cardId ? ws.profile(cardId).card.number : undefined;
+      return ws.pos.store.ledger
+        .journal(number ? { cardId: number } : {})
+        .slice(-n)
+        .reverse();
+    },
+  ),
+
+  /** Balances of one card's accounts (reserve, 95000 current year, 95001 prior years), in fen. */
+  balances: method(z.object({ cardId: z.string().min(1).max(64) }).strict(), (ctx, { cardId }) => {
+    const ws = ctx.ws();
+    const number = ws.profile(cardId).card.number;
+    ws.card(cardId); // imported into the ledger on first sight
+    return { cardId, cardNumber: number, ...ws.pos.store.balances(number) };
+  }),
+
+  /** The day's totals so far (not closed). */
+  settlement: method(z.object({ date: date.optional() }).strict(), (ctx, { date: d }) => {
+    const ws = ctx.ws();
+    const day = d ?? businessDate(ws.pos.clock());
+    return { open: ws.pos.ledger.settlement(day), closed: ws.pos.ledger.closedSettlement(day) };
+  }),
+
+  /** 日结: closes the day; queued payments stay queued and are counted. */
+  closeDay: method(
+    z.object({ date: date.optional() }).strict(),
+    (ctx, { date: d }) => {
+      const ws = ctx.ws();
+      try {
+        return ws.pos.ledger.closeDay(d ?? businessDate(ws.pos.clock()));
+      } catch (e) {
+        if (e instanceof TerminalLedgerError) throw new ApiError('CONFLICT', e.message, e.message);
+        throw e;
+      }
+    },
+    { mutates: true },
+  ),
+
+  /** 对账: the till's books against the host's records, every mismatch listed. */
+  reconcile: method(z.object({ date: date.optional() }).strict(), (ctx, { date: d }) =>
+    ctx.ws().pos.reconcile(d),
+  ),
+
+  /** The forward queue (payments taken offline, refunds, reversals) with its state. */
+  forwardQueue: method(z.object({}).strict(), (ctx) => {
+    const l = ctx.ws().pos.ledger;
+    return { pending: l.forwardQueue('pending'), sent: l.forwardQueue('sent').slice(-50).reverse() };
+  }),
+
+  /** Sends what is queued now (an operator's explicit sync: everything is due). */
+  sync: method(z.object({}).strict(), (ctx) => ctx.ws().pos.sync({ now: new Date(8.64e15) }), {
+    mutates: true,
+  }),
+
+  /** 退费: refunds part or all of a payment. */
+  refund: method(
+    z.object({ paymentId: z.string().min(1).max(64), amountFen: z.number().int().positive() }).strict(),
+    async (ctx, { paymentId, amountFen }) => {
+      try {
+        return await ctx.ws().pos.refund(paymentId, amountFen);
+      } catch (e) {
+        if (e instanceof TerminalLedgerError) throw new ApiError('CONFLICT', e.message, e.message);
+        throw e;
+      }
+    },
+    { mutates: true },
+  ),
+};

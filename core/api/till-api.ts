@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { MAX_AMOUNT_FEN } from '../../state-machines/types.ts';
+import { ApiError, method, type MethodContext } from './define.ts';
+import { tillView } from './till-view.ts';
+import type { TillView } from './events.ts';
+
+const SETTLE_MS = 20_000;
+
+async function settledView(ctx: MethodContext): Promise<TillView> {
+  const t = ctx.ws().pos.terminal;
+  await t.settled(SETTLE_MS);
+  return tillView(t);
+}
+
+function expect(ctx: MethodContext, waitingFor: TillView['waitingFor'][], zh: string, en: string): void {
+  const now = tillView(ctx.ws().pos.terminal);
+  if (!waitingFor.includes(now.waitingFor)) throw new ApiError('CONFLICT', zh, en, { state: now.state });
+}
+
+/** The till (收银台): what the operator keys in and the holder types on the PIN pad. */
+export const tillMethods = {
+  tillState: method(z.object({}).strict(), (ctx) => tillView(ctx.ws().pos.terminal)),
+
+  enterAmount: method(
+    z
+      .object({
+        amountFen: z.number().int().positive().max(MAX_AMOUNT_FEN),
+        method: z.enum(['medical', 'reserve']),
+      })
+      .strict(),
+    async (ctx, { amountFen, method: payWith }) => {
+      expect(ctx, ['amount'], '终端现在不需要输入金额', 'The till is not asking for an amount now');
+      ctx.ws().pos.terminal.send({ type: 'AMOUNT_ENTERED', amountFen, method: payWith });
+      return settledView(ctx);
+    },
+    { mutates: true },
+  ),
+
+  /** The PIN (gen 3) or transaction password (gen 2), from the PIN pad. Never logged. */
+  enterPin: method(
+    z.object({ pin: z.string().regex(/^[0-9]{6}$/, { message: 'the PIN pad sends six digits' }) }).strict(),
+    async (ctx, { pin }) => {
+      expect(ctx, ['pin', 'password'], '终端现在不需要输入密码', 'The till is not asking for a PIN now');
+      ctx.ws().pos.terminal.send({ type: 'PIN_ENTERED', pin });
+      return settledView(ctx);
+    },
+    { mutates: true },
+  ),
+
+  /** 取消 (Esc): ends the session; an interrupted debit is reversed by the machine. */
+  cancel: method(z.object({}).strict(), async (ctx) => {
+    ctx.ws().pos.terminal.send({ type: 'CANCEL' });
+    return settledView(ctx);
+  }),
+
+  /** The link to the bank and the medical insurance centre: up, down, or slow (past the timeout). */
+  setHostLink: method(z.object({ link: z.enum(['up', 'down', 'slow']) }).strict(), (ctx, { link }) => {
+    ctx.ws().pos.host.setLink(link);
+    return { link };
+  }),
+};

@@ -1,0 +1,2 @@
+/** esbuild bundles CSS imported by the renderer into app.css. */
+declare module '*.css';
