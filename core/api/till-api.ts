@@ -12,7 +12,14 @@ async function settledView(ctx: MethodContext): Promise<TillView> {
   return tillView(t);
 }
 
-function expect(ctx: MethodContext, waitingFor: TillView['waitingFor'][], zh: string, en: string): void {
+async function requireWaiting(
+  ctx: MethodContext,
+  waitingFor: TillView['waitingFor'][],
+  zh: string,
+  en: string,
+): Promise<void> {
+  // A card just inserted is still being read: wait for the till to settle before judging.
+  await ctx.ws().pos.terminal.settled(SETTLE_MS);
   const now = tillView(ctx.ws().pos.terminal);
   if (!waitingFor.includes(now.waitingFor)) throw new ApiError('CONFLICT', zh, en, { state: now.state });
 }
@@ -29,7 +36,12 @@ export const tillMethods = {
       })
       .strict(),
     async (ctx, { amountFen, method: payWith }) => {
-      expect(ctx, ['amount'], '终端现在不需要输入金额', 'The till is not asking for an amount now');
+      await requireWaiting(
+        ctx,
+        ['amount'],
+        '终端现在不需要输入金额',
+        'The till is not asking for an amount now',
+      );
       ctx.ws().pos.terminal.send({ type: 'AMOUNT_ENTERED', amountFen, method: payWith });
       return settledView(ctx);
     },
@@ -40,7 +52,12 @@ export const tillMethods = {
   enterPin: method(
     z.object({ pin: z.string().regex(/^[0-9]{6}$/, { message: 'the PIN pad sends six digits' }) }).strict(),
     async (ctx, { pin }) => {
-      expect(ctx, ['pin', 'password'], '终端现在不需要输入密码', 'The till is not asking for a PIN now');
+      await requireWaiting(
+        ctx,
+        ['pin', 'password'],
+        '终端现在不需要输入密码',
+        'The till is not asking for a PIN now',
+      );
       ctx.ws().pos.terminal.send({ type: 'PIN_ENTERED', pin });
       return settledView(ctx);
     },

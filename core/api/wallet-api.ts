@@ -85,9 +85,12 @@ export const walletMethods = {
   readerState: method(z.object({}).strict(), (ctx) => readerView(ctx.ws())),
 
   /** Puts a wallet card in the virtual reader (a card already there is pulled out first). */
-  insertCard: method(z.object({ cardId: z.string().min(1).max(64) }).strict(), (ctx, { cardId }) => {
+  insertCard: method(z.object({ cardId: z.string().min(1).max(64) }).strict(), async (ctx, { cardId }) => {
     ctx.ws().insert(cardId);
-    return changed(ctx);
+    const view = changed(ctx);
+    // Returns once the till has read the card (or refused it), as a real reader's beep.
+    await ctx.ws().pos.terminal.settled(20_000);
+    return view;
   }),
 
   /** Pulls the card out at once, whatever the till is doing (拔卡). */
