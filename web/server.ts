@@ -130,10 +130,16 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     });
   };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, WEB_HOST_ADDRESS, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, WEB_HOST_ADDRESS, () => resolve());
+    });
+  } catch (e) {
+    // A busy port: nothing may stay open behind the failure.
+    await core.close();
+    throw e;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   origin = `http://${WEB_HOST_ADDRESS}:${port}`;
