@@ -2,8 +2,14 @@ import { z } from 'zod';
 import { businessDate } from '../time.ts';
 import { ApiError, method } from './define.ts';
 import { TerminalLedgerError } from '../pos/terminal-ledger.ts';
+import { HostError } from '../host/types.ts';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'a date is YYYY-MM-DD' });
+/**
+ * "Now" for an explicit sync: later than any retry time. The queue compares ISO strings, so it
+ * must be a four-digit year (the largest Date, year +275760, sorts before '2026-…').
+ */
+const EVERYTHING_DUE = new Date('9999-12-31T23:59:59.999Z');
 const limit = z.number().int().positive().max(10_000).default(200);
 
 /** The books (账务): the till's own and the host's, settlement, reconciliation, forwarding. */
@@ -27,7 +33,13 @@ export const ledgerMethods = {
     const l = ctx.ws().pos.ledger;
     const p = l.payment(paymentId);
     if (!p) throw new ApiError('NOT_FOUND', `没有这笔交易：${paymentId}`, `no transaction ${paymentId}`);
-    return { payment: p, journal: l.journal(paymentId), forward: l.queueEntry(paymentId) };
+    return {
+      payment: p,
+      journal: l.journal(paymentId),
+      /** The host's posting for it (its transaction id is the payment id), once applied. */
+      hostJournal: ctx.ws().pos.store.ledger.journal({ txnId: paymentId }),
+      forward: l.queueEntry(paymentId),
+    };
   }),
 
   /** The till's double-entry journal (one payment, or the latest lines). */
@@ -36,14 +48,20 @@ export const ledgerMethods = {
     (ctx, { paymentId, limit: n }) => ctx.ws().pos.ledger.journal(paymentId).slice(-n).reverse(),
   ),
 
-  /** The host's journal: every posting on the cards' accounts, newest first. */
+  /** The host's journal: every posting on the cards' accounts (or one payment's), newest first. */
   hostJournal: method(
-    z.object({ cardId: z.string().max(64).optional(), limit }).strict(),
-    (ctx, { cardId, limit: n }) => {
+    z
+      .object({
+        cardId: z.string().max(64).optional(),
+        paymentId: z.string().min(1).max(64).optional(),
+        limit,
+      })
+      .strict(),
+    (ctx, { cardId, paymentId, limit: n }) => {
       const ws = ctx.ws();
       const number = cardId ? ws.profile(cardId).card.number : undefined;
       return ws.pos.store.ledger
-        .journal(number ? { cardId: number } : {})
+        .journal({ ...(number ? { cardId: number } : {}), ...(paymentId ? { txnId: paymentId } : {}) })
         .slice(-n)
         .reverse();
     },
@@ -80,9 +98,20 @@ export const ledgerMethods = {
   ),
 
   /** 对账: the till's books against the host's records, every mismatch listed. */
-  reconcile: method(z.object({ date: date.optional() }).strict(), (ctx, { date: d }) =>
-    ctx.ws().pos.reconcile(d),
-  ),
+  reconcile: method(z.object({ date: date.optional() }).strict(), async (ctx, { date: d }) => {
+    try {
+      return await ctx.ws().pos.reconcile(d);
+    } catch (e) {
+      // The host's records are needed: with the link down there is nothing to compare with.
+      if (e instanceof HostError && (e.code === 'HOST_DOWN' || e.code === 'HOST_TIMEOUT'))
+        throw new ApiError(
+          'CONFLICT',
+          '无法连接银行/医保主机，暂不能对账：请在主机恢复后重试',
+          'The bank / insurance host cannot be reached, so there is nothing to reconcile with: try again when it is back',
+        );
+      throw e;
+    }
+  }),
 
   /** The forward queue (payments taken offline, refunds, reversals) with its state. */
   forwardQueue: method(z.object({}).strict(), (ctx) => {
@@ -91,7 +120,7 @@ export const ledgerMethods = {
   }),
 
   /** Sends what is queued now (an operator's explicit sync: everything is due). */
-  sync: method(z.object({}).strict(), (ctx) => ctx.ws().pos.sync({ now: new Date(8.64e15) }), {
+  sync: method(z.object({}).strict(), (ctx) => ctx.ws().pos.sync({ now: EVERYTHING_DUE }), {
     mutates: true,
   }),
 
