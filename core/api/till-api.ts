@@ -3,6 +3,7 @@ import { MAX_AMOUNT_FEN } from '../../state-machines/types.ts';
 import { ApiError, method, type MethodContext } from './define.ts';
 import { tillView } from './till-view.ts';
 import type { TillView } from './events.ts';
+import { workspaceView } from './workspace-api.ts';
 
 const SETTLE_MS = 20_000;
 
@@ -73,6 +74,7 @@ export const tillMethods = {
   /** The link to the bank and the medical insurance centre: up, down, or slow (past the timeout). */
   setHostLink: method(z.object({ link: z.enum(['up', 'down', 'slow']) }).strict(), (ctx, { link }) => {
     ctx.ws().pos.host.setLink(link);
+    ctx.emit({ type: 'workspace', workspace: workspaceView(ctx.ws()) });
     return { link };
   }),
 };
