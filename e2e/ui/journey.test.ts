@@ -73,7 +73,8 @@ describe('the whole story in the browser (issue 6, "done when")', () => {
       await page.getByTestId('tab-trace').click();
       await shows(page, 'trace-list', /SELECT SSSE|选择社保应用/);
       const trace = (await page.getByTestId('trace-list').textContent()) ?? '';
-      expect(trace).toMatch(/6985/);
+      // The till refused 123456 itself (R1.4), so the only VERIFY is the new PIN's, masked.
+      expect(trace).toContain('0020000003******');
       expect(trace).toMatch(/9000/);
       // The new PIN never reaches the page (123456 is in the on-screen rule text, by design).
       expect(await page.content()).not.toContain('864209');
