@@ -43,7 +43,8 @@ async function atCounter<T>(ctx: MethodContext, id: string, fn: Parameters<typeo
   const ws = ctx.ws();
   const card = ws.card(id);
   const tookFromTill = takeFromTill(ctx, id);
-  const result = await onVirtualCard(card, fn);
+  // The counter's exchanges show in the same APDU trace as the till's (PIN data masked).
+  const result = await onVirtualCard(card, fn, { trace: ws.trace });
   return { ...result, tookFromTill };
 }
 

@@ -112,6 +112,11 @@ describe('a payment through the Api (R1.3, R1.4)', () => {
       newPin: '864209',
     });
     expect(r).toMatchObject({ ok: true, tookFromTill: true });
+    // The counter's CHANGE PIN shows in the same trace, its PIN data masked.
+    const change = (await core.api.trace({})).find((e) => e.meaning.startsWith('CHANGE PIN'))!;
+    expect(change.reader).toContain('Bank counter');
+    expect(change.command).toMatch(/^805E0100\w\w\*+$/);
+    expect(change.sw).toBe('9000');
     expect((await core.api.readerState({})).cardPresent).toBe(false);
     const card = (await core.api.listCards({})).find((c) => c.id === 'gen3-initial-pin')!;
     expect(card.pin.initial).toBe(false);

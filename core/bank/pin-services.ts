@@ -9,6 +9,7 @@ import { CounterPinKey } from '../card/psam.ts';
 import { INITIAL_PIN } from '../card/pin.ts';
 import type { Algorithm } from '../card/crypto.ts';
 import type { VirtualCard } from '../../device/reader.ts';
+import type { ApduTrace } from '../../device/trace.ts';
 
 /**
  * The bank counter's PIN services on the card itself (R1.4, R10.1 step 7): change the PIN
@@ -134,8 +135,9 @@ export async function unblockPin(
 export async function onVirtualCard<T>(
   card: VirtualCard,
   fn: (reader: CardReader) => Promise<T>,
+  options: { trace?: ApduTrace } = {},
 ): Promise<T> {
-  const reader = new VirtualReader({ name: 'Bank counter reader' });
+  const reader = new VirtualReader({ name: '银行柜台读卡器 Bank counter reader', ...options });
   reader.insert(card);
   try {
     return await fn(reader);
