@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { ReaderError } from './errors.ts';
 import type { CardReader, VirtualCard } from './reader.ts';
 import type { ApduTrace } from './trace.ts';
+import { crashPoint } from '../core/faults/crash-points.ts';
 
 export interface VirtualReaderOptions {
   name?: string;
@@ -82,6 +83,7 @@ export class VirtualReader extends EventEmitter implements CardReader {
       this.trace?.record(this.name, command, null, 'not connected');
       throw new ReaderError('NOT_CONNECTED', `connect to the card in ${this.name} first`, this.name);
     }
+    crashPoint('during-apdu');
     const resp = card.transmit(command);
     this.trace?.record(this.name, command, resp);
     return resp;

@@ -6,6 +6,7 @@ import { ledgerMethods } from './ledger-api.ts';
 import { traceMethods } from './trace-api.ts';
 import { counterMethods } from './counter-api.ts';
 import { workspaceMethods } from './workspace-api.ts';
+import { faultMethods } from './fault-api.ts';
 
 /**
  * The one Api every front end uses: the renderer over Electron IPC or the web host's
@@ -19,6 +20,7 @@ export const METHODS = {
   ...traceMethods,
   ...counterMethods,
   ...workspaceMethods,
+  ...faultMethods,
 } as const;
 
 export type MethodName = keyof typeof METHODS;

@@ -12,6 +12,7 @@ import { ApduTrace } from '../../device/trace.ts';
 import { VirtualReader } from '../../device/virtual-reader.ts';
 import type { CardReader } from '../../device/reader.ts';
 import { ApiError } from './define.ts';
+import { FaultControls } from '../faults/controls.ts';
 
 /** The bank outlet the app's counter plays (the CLI's counter uses the same one). */
 export const APP_BRANCH = { id: 'GZ-001', city: '广州', bank: 'this' as const, areaCode: '440100' };
@@ -43,6 +44,8 @@ export class Workspace {
   /** The in-process reader (null while a PC/SC reader is in use). */
   readonly virtualReader: VirtualReader | null;
   readonly reader: CardReader;
+  /** Fault injection: the reader above is wrapped in faults.reader, the till's host in faults.host. */
+  readonly faults: FaultControls;
   private readonly wallet: WalletCard[];
   private readonly cards = new Map<string, SocialSecurityCard>();
   private insertedId: string | null = null;
@@ -67,10 +70,13 @@ export class Workspace {
       this.virtualReader = new VirtualReader({ name: 'SSCard Lab 虚拟读卡器', trace: this.trace });
       this.reader = this.virtualReader;
     }
+    this.faults = new FaultControls(this.reader);
+    this.reader = this.faults.reader;
     this.pos = openPosSystem({
       dbPath: this.dbPath,
       clock: options.clock,
       reader: this.reader,
+      wrapHost: this.faults.wrapHost,
       link: options.link ?? 'up',
       ...(options.hostTimeoutMs !== undefined ? { hostTimeoutMs: options.hostTimeoutMs } : {}),
     });
@@ -118,7 +124,7 @@ export class Workspace {
     const card = this.card(cardId);
     this.virtualReader.remove();
     this.insertedId = cardId;
-    this.virtualReader.insert(card);
+    this.virtualReader.insert(this.faults.cardForInsert(cardId, card));
   }
 
   remove(): void {

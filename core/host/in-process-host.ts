@@ -24,6 +24,7 @@ import {
   type ShortfallPolicy,
 } from './types.ts';
 import { splitFromColumns } from './split.ts';
+import { crashPoint } from '../faults/crash-points.ts';
 
 /**
  * The bank and the medical insurance centre, simulated in-process on the ledger's own
@@ -520,6 +521,7 @@ export class InProcessHost implements Host {
       });
       cards += 1;
       movedFen += a.balance_fen;
+      crashPoint('during-carry-over');
     }
     this.s.insertCarryOver.run(year, this.now(), cards, movedFen);
     return { year, cards, movedFen };

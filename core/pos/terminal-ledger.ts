@@ -5,6 +5,7 @@ import type { CardGeneration } from '../ledger/ledger.ts';
 import type { HostRecord, MedicalOrder, PaymentMethod, PaymentSplit } from '../host/types.ts';
 import { businessDate } from '../time.ts';
 import { splitFromColumns } from '../host/split.ts';
+import { crashPoint } from '../faults/crash-points.ts';
 
 /**
  * The terminal's own books, offline-first: every approved payment, refund (退费) and reversal
@@ -1279,6 +1280,7 @@ export class TerminalLedger {
           pending_forward: now.pendingForward,
         };
         this.s.insertSettlement.run(row);
+        crashPoint('during-settlement');
         return toSettlement(row);
       })
       .immediate();

@@ -44,6 +44,7 @@ import { PendingReversals } from './pending-reversals.ts';
 import { renderReceipt, yuan } from './receipt.ts';
 import type { TerminalLedger } from './terminal-ledger.ts';
 import type Database from 'better-sqlite3';
+import { crashPoint, crashPointAfter } from '../faults/crash-points.ts';
 
 /**
  * The POS terminal: the terminal machine with real work behind its named actors — the card
@@ -341,6 +342,7 @@ export class PosTerminal {
 
   private debit(input: DebitInput): Promise<PaymentOutcome> {
     const p = this.doDebit(input);
+    crashPointAfter('after-journal-commit', p);
     this.inflight.set(
       input.paymentId,
       p.catch(() => undefined),
@@ -368,6 +370,7 @@ export class PosTerminal {
       // An in-process host runs the callback inside its own transaction: the host's and the
       // terminal's books then commit together, once.
       record = await host.pay(request, (r, balancesAfter) => {
+        crashPoint('after-card-debit');
         outcome = this.commit(input, at, r.split, 'online', balancesAfter, r);
       });
     } catch (e) {
@@ -447,6 +450,7 @@ export class PosTerminal {
       });
     }
     if (balancesAfter) this.cache.set(input.card.cardNumber, balancesAfter, at);
+    crashPoint('before-journal-commit');
     return {
       paymentId: input.paymentId,
       amountFen: input.amountFen,

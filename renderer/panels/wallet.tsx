@@ -3,6 +3,7 @@ import type { WalletEntry } from '../../core/api/wallet-api.ts';
 import { useI18n, yuan } from '../i18n.tsx';
 import { useClient, useLive, useQuery } from '../live.tsx';
 import { useNotify } from '../notify.tsx';
+import { FaultPanel } from '../components/fault-panel.tsx';
 import './wallet.css';
 
 /** What a wallet card carries while it is dragged to the reader. */
@@ -187,6 +188,7 @@ export function WalletSidebar() {
           {t('拔卡', 'Pull card')}
         </button>
       </div>
+      <FaultPanel />
 
       <h2 className="wallet-title">{t('卡包', 'Card wallet')}</h2>
       {cardsError && <p className="bad">{cardsError.message}</p>}
