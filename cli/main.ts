@@ -4,6 +4,9 @@ import { processIo, EXIT, InputError, UsageError, type CliIo } from './io.ts';
 import { dbPathOf, parse, requireString } from './args.ts';
 import { cmdPay, cmdSettle, cmdReconcile, cmdSync } from './pos-commands.ts';
 import { cmdCounter } from './counter-commands.ts';
+import { cmdConformance } from './conformance-command.ts';
+import { cmdRecord } from './record-command.ts';
+import { cmdRun } from './run-command.ts';
 import { fromHex, toHex, HexError } from '../core/card/hex.ts';
 import { loadWallet, resolveCard, BUNDLED_CARDS_DIR } from '../core/card/wallet.ts';
 import { ProfileError, type CardProfile } from '../core/card/profile.ts';
@@ -39,6 +42,11 @@ Usage:
   sscard serve --card <card> [--slot 0|1] [--db <file>] [--vpcd <host:port>] [--trace]
                                                  insert the virtual card into a vpcd slot of
                                                  pcscd until Ctrl-C
+  sscard conformance [--reader <name> | --card <card>] [--pin <digits> --pin-checks]
+                     [--pull-checks] [--json]    run the conformance pack (docs/conformance.md);
+                                                 exit 0 all run checks pass, 2 a check failed
+  sscard record [--reader <name>] > card.json    read a card's freely readable data into a card
+                                                 profile (PINs are placeholders) for sscard serve
   sscard demo [--db <file>]                      read every bundled card through the in-process
                                                  reader, then pay at the till (what npm start runs)
   sscard pay --card <card|reader> --amount <yuan> --pin <digits> [--method medical|reserve]
@@ -51,6 +59,10 @@ Usage:
   sscard counter <action> …                      the bank counter: apply, issue, activate, change-pin,
                                                  unblock, report-loss, replace, close, merge, ssn,
                                                  check-photo, numbers… (see 'sscard counter help')
+  sscard run <files or folders>… [--junit <file>] [--trace <dir>] [--jobs N] [--reader <name>]
+                                                 run scenario files (YAML, docs/scenarios.md) in
+                                                 parallel; exit 0 all passed, 1 invalid file,
+                                                 2 a scenario failed
   sscard help | --help
 
 <card> is a card profile JSON file or the id of a bundled card (see 'sscard cards').
@@ -479,10 +491,16 @@ export async function run(argv: string[], io: CliIo = processIo, signal?: AbortS
         return await cmdSync(rest, io);
       case 'counter':
         return await cmdCounter(rest, io);
+      case 'run':
+        return await cmdRun(rest, io);
       case 'readers':
         return await cmdReaders(rest, io, signal);
       case 'serve':
         return await cmdServe(rest, io, signal);
+      case 'conformance':
+        return await cmdConformance(rest, io);
+      case 'record':
+        return await cmdRecord(rest, io);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { openLedgerDb } from './ledger/db.ts';
 import { Ledger, type Balances, type CardAccountKind, type SecurityState } from './ledger/ledger.ts';
 import { SocialSecurityCard, KEY_RETRY_LIMIT } from './card/social-security-card.ts';
-import { hashSecret } from './card/pin.ts';
+import { hashSecret, type SecretHash } from './card/pin.ts';
 import { profilePinInitial, type CardProfile } from './card/profile.ts';
 import { secureRandom, type RandomSource } from './card/crypto.ts';
 
@@ -34,9 +34,24 @@ const OPENING: [keyof CardProfile['accounts'], CardAccountKind][] = [
   ['medicalPriorFen', 'medical_prior'],
 ];
 
-export function openCardStore(dbPath: string, clock: () => Date = () => new Date()): CardStore {
+export interface CardStoreOptions {
+  /**
+   * Makes the stored form of a card's PIN or bank password at import (default: hashSecret, a
+   * freshly salted scrypt hash). The scenario runner's ledger templates pass one that hands
+   * back, within its process, the salted hash it already made for this card's same secret
+   * (core/scenario/template.ts); it must return a salted slow hash all the same.
+   */
+  hashSecret?: (secret: string, of: { cardId: string; secret: 'pin' | 'password' }) => SecretHash;
+}
+
+export function openCardStore(
+  dbPath: string,
+  clock: () => Date = () => new Date(),
+  options: CardStoreOptions = {},
+): CardStore {
   const db = openLedgerDb(dbPath);
   const ledger = new Ledger({ db, clock });
+  const hash = options.hashSecret ?? ((secret: string) => hashSecret(secret));
 
   const importCard = db.transaction((profile: CardProfile) => {
     const cardId = profile.card.number;
@@ -50,7 +65,8 @@ export function openCardStore(dbPath: string, clock: () => Date = () => new Date
       status: profile.status,
       profileJson: publicProfileJson(profile),
     });
-    if (profile.transactionPassword) ledger.setBankPassword(cardId, hashSecret(profile.transactionPassword));
+    if (profile.transactionPassword)
+      ledger.setBankPassword(cardId, hash(profile.transactionPassword, { cardId, secret: 'password' }));
     for (const [field, kind] of OPENING) {
       const fen = profile.accounts[field];
       if (fen === undefined || fen === null) continue;
@@ -69,7 +85,7 @@ export function openCardStore(dbPath: string, clock: () => Date = () => new Date
       const stored =
         ledger.getSecurity(cardId) ??
         ledger.initSecurityIfAbsent(cardId, {
-          pinHash: hashSecret(profile.pin),
+          pinHash: hash(profile.pin, { cardId, secret: 'pin' }),
           pinTriesLeft: profile.pinTriesLeft ?? profile.pinRetryLimit,
           pinRetryLimit: profile.pinRetryLimit,
           pinInitial: profilePinInitial(profile),

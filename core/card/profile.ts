@@ -19,6 +19,9 @@ const isoDate = z
 const digits = (min: number, max: number, what: string) =>
   z.string().regex(new RegExp(`^[0-9]{${min},${max}}$`), `must be ${what}`);
 
+/** Uppercase hex of whole bytes, as recordings store what the card answered. */
+const hexBytes = z.string().regex(/^(?:[0-9A-F]{2})*$/, 'must be uppercase hex, whole bytes');
+
 const fen = z
   .number()
   .int('must be a whole number of fen (1 yuan = 100 fen)')
@@ -110,6 +113,29 @@ const profileObject = z
           .describe('95001 医保上年; null/absent until the first carry-over'),
       })
       .default({}),
+    recorded: z
+      .object({
+        tool: z.string().min(1).describe('What made the recording ("sscard record")'),
+        at: z.string().min(1).describe('When the card was read (ISO 8601)'),
+        reader: z.string().optional().describe('The reader the card was read in'),
+        atr: hexBytes.describe('The ATR as read'),
+        ssseFci: hexBytes.nullable().describe('FCI of SELECT SSSE as read; null when none came back'),
+        ef05: z
+          .array(hexBytes.nullable())
+          .describe('EF05 records 1–7 as read (tag ‖ length ‖ value); null where unreadable'),
+        read: z.array(z.string()).describe('Profile fields whose values were read from the card'),
+        placeholders: z
+          .array(z.string())
+          .describe('Profile fields holding placeholder values, not the card’s (PINs always)'),
+        notRead: z
+          .array(z.object({ item: z.string(), reason: z.string() }).strict())
+          .describe('What could not be read without keys or a PIN, and why'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'Set by `sscard record`: what was read from a real card and which fields are placeholders (see docs/conformance.md, Record and replay)',
+      ),
   })
   .strict();
 
