@@ -47,7 +47,7 @@ export class PcscReader extends EventEmitter implements CardReader {
     this.monitor.start((ev) => {
       if (ev.reader !== this.name) return;
       if (ev.type === 'card-inserted' || ev.type === 'card-removed' || ev.type === 'reader-detached') {
-        if (ev.type !== 'card-inserted') this.card = null;
+        if (ev.type !== 'card-inserted') this.dropHandle();
         this.emit(ev.type);
       }
     });
@@ -98,8 +98,11 @@ export class PcscReader extends EventEmitter implements CardReader {
       this.trace?.record(this.name, command, null, 'not connected');
       throw new ReaderError('NOT_CONNECTED', `connect to the card in ${this.name} first`, this.name);
     }
+    this.inFlight++;
     try {
-      const resp = new Uint8Array(await card.transmit(Buffer.from(command)));
+      const resp = new Uint8Array(
+        await card.transmit(Buffer.from(command)).finally(() => this.commandEnded()),
+      );
       if (resp.length < 2) throw new Error(`the reader returned ${resp.length} bytes and no status word`);
       this.trace?.record(this.name, command, resp);
       return resp;
@@ -115,9 +118,14 @@ export class PcscReader extends EventEmitter implements CardReader {
         );
       }
       this.trace?.record(this.name, command, null, err.message);
-      if (err.code === 'CARD_REMOVED') this.card = null;
+      if (err.code === 'CARD_REMOVED') this.dropHandle();
       throw err;
     }
+  }
+
+  private commandEnded(): void {
+    this.inFlight--;
+    if (this.inFlight === 0) for (const old of this.stale.splice(0)) disconnectQuietly(old);
   }
 
   /** Polls the reader until the card is seen absent (true) or the time is up (false). */
@@ -145,6 +153,23 @@ export class PcscReader extends EventEmitter implements CardReader {
     }
   }
 
+  /**
+   * Forgets the handle of a card that is gone, disconnecting it now: left to the garbage
+   * collector, pcsc-lite's disconnect would wait for a command in flight on that handle and,
+   * when the card is served by a vpcd bridge in this same thread, never return.
+   */
+  private dropHandle(): void {
+    const card = this.card;
+    this.card = null;
+    if (!card) return;
+    // Never while a command is in flight on it (that is the wait to avoid): after it ends.
+    if (this.inFlight > 0) this.stale.push(card);
+    else disconnectQuietly(card);
+  }
+
+  private inFlight = 0;
+  private readonly stale: PcscCard[] = [];
+
   async disconnect(): Promise<void> {
     const card = this.card;
     this.card = null;
@@ -165,5 +190,13 @@ export class PcscReader extends EventEmitter implements CardReader {
     } catch {
       // closed already
     }
+  }
+}
+
+function disconnectQuietly(card: PcscCard): void {
+  try {
+    card.disconnect(smartcard().SCARD_LEAVE_CARD);
+  } catch {
+    // the card is gone: its handle may already be invalid
   }
 }

@@ -1,4 +1,5 @@
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { lockVpcdSlots } from './vpcd-lock.ts';
 import { VpcdBridge, vpcdReaderName } from '../device/vpcd-bridge.ts';
 import { waitForCard } from '../device/pcsc.ts';
 import type { VirtualCard } from '../device/reader.ts';
@@ -16,10 +17,14 @@ import { cli } from '../cli/run-for-test.ts';
  */
 const SLOT0 = vpcdReaderName(0);
 
-beforeAll(() => {
+let releaseSlots: (() => void) | null = null;
+beforeAll(async () => {
   const status = inject('pcscd');
   if (!status.ok) throw new Error(`PC/SC tests need pcscd with vpcd: ${status.reason}`);
-});
+  // The vpcd slots are shared by every PC/SC test file: one file at a time.
+  releaseSlots = await lockVpcdSlots();
+}, 660_000);
+afterAll(() => releaseSlots?.());
 
 const targets: VpcdTarget[] = [];
 const bridges: VpcdBridge[] = [];

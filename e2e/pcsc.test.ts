@@ -1,4 +1,5 @@
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { lockVpcdSlots } from './vpcd-lock.ts';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,10 +30,14 @@ const execFileP = promisify(execFile);
 const SLOT0 = vpcdReaderName(0);
 const SLOT1 = vpcdReaderName(1);
 
-beforeAll(() => {
+let releaseSlots: (() => void) | null = null;
+beforeAll(async () => {
   const status = inject('pcscd');
   if (!status.ok) throw new Error(`PC/SC tests need pcscd with vpcd: ${status.reason}`);
-});
+  // The vpcd slots are shared by every PC/SC test file: one file at a time.
+  releaseSlots = await lockVpcdSlots();
+}, 660_000);
+afterAll(() => releaseSlots?.());
 
 const bridges: VpcdBridge[] = [];
 const children: ChildProcess[] = [];

@@ -1,4 +1,5 @@
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { lockVpcdSlots } from './vpcd-lock.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,10 +22,14 @@ const SLOT1 = vpcdReaderName(1);
 const SELECT_SSSE = '00A404000F7378312E73682EC9E7BBE1B1A3D5CF';
 const EF05_BY_SFI = [1, 2, 3, 4, 5, 6, 7].map((n) => `00B20${n}2C00`);
 
-beforeAll(() => {
+let releaseSlots: (() => void) | null = null;
+beforeAll(async () => {
   const status = inject('pcscd');
   if (!status.ok) throw new Error(`PC/SC tests need pcscd with vpcd: ${status.reason}`);
-});
+  // The vpcd slots are shared by every PC/SC test file: one file at a time.
+  releaseSlots = await lockVpcdSlots();
+}, 660_000);
+afterAll(() => releaseSlots?.());
 
 const children: ChildProcess[] = [];
 afterEach(async () => {

@@ -2,7 +2,7 @@ import { ReaderError } from '../../device/errors.ts';
 import { VirtualReader } from '../../device/virtual-reader.ts';
 import { PcscReader } from '../../device/pcsc-reader.ts';
 import { VpcdBridge, vpcdReaderName } from '../../device/vpcd-bridge.ts';
-import { smartcard, waitForCard } from '../../device/pcsc.ts';
+import { waitForCard } from '../../device/pcsc.ts';
 import type { VirtualCard } from '../../device/reader.ts';
 import type { ApduTrace } from '../../device/trace.ts';
 import type { PullControl } from './context.ts';
@@ -98,10 +98,6 @@ export function inProcessTarget(
   };
 }
 
-interface StaleHandle {
-  disconnect(disposition: number): void;
-}
-
 export interface VpcdTarget {
   reader: PcscReader;
   bridge: VpcdBridge;
@@ -135,34 +131,17 @@ export async function vpcdTarget(
   };
   await insert();
   const reader = new PcscReader(name, options.trace ? { trace: options.trace } : {});
-  // PcscReader drops its card handle on CARD_REMOVED without SCardDisconnect. The garbage
-  // collector later disconnects it on the main thread, and pcsc-lite makes that wait for any
-  // transmit in flight on the same context — a transmit that only this thread's bridge can
-  // answer: a deadlock. So the handle is taken when a pull is armed and released on
-  // reinsertion, while nothing is in flight. (A card in a real reader answers by itself.)
-  let stale: StaleHandle | null = null;
-  const handleOf = () => (reader as unknown as { card: StaleHandle | null }).card;
   return {
     reader,
     bridge,
     card: pc,
     pull: {
-      arm: (m, w) => {
-        stale = handleOf();
-        pc.arm(m, w);
-      },
+      arm: (m, w) => pc.arm(m, w),
       fired: () => pc.fired(),
       reinsert: async () => {
+        // PcscReader releases the pulled card's handle itself once no command is in flight.
         await stopping;
         stopping = null;
-        if (stale && stale !== handleOf()) {
-          try {
-            stale.disconnect(smartcard().SCARD_LEAVE_CARD);
-          } catch {
-            // the card is gone: the handle is released all the same
-          }
-        }
-        stale = null;
         await waitForCard(name, false, 5000);
         await insert();
       },
