@@ -106,7 +106,12 @@ function bundled(id: CardId): CardFacts {
 }
 
 /** The gen 3 cards that pay (activated, not expired, not lost, PIN not blocked, not initial). */
-const PAYING_GEN3: readonly CardId[] = ['gen3-active', 'gen3-hong-kong', 'gen3-foreigner', 'gen3-child-no-photo'];
+const PAYING_GEN3: readonly CardId[] = [
+  'gen3-active',
+  'gen3-hong-kong',
+  'gen3-foreigner',
+  'gen3-child-no-photo',
+];
 
 // ---- a small YAML writer (prettier-stable: short flow mappings, single quotes) -------------
 
@@ -131,11 +136,19 @@ function flow(v: Y): string {
   return scalar(v);
 }
 
-/** `key: value` lines at this indentation; mappings that do not fit on a line go block style. */
+/** Columns a line takes (CJK characters take two), as prettier counts them for printWidth. */
+function width(line: string): number {
+  let w = 0;
+  for (const ch of line) w += ch.charCodeAt(0) >= 0x2e80 ? 2 : 1;
+  return w;
+}
+
+/** `key: value` lines at this indentation; what does not fit on a line goes block style. */
 function block(key: string, v: Y, indent: number): string[] {
   const pad = ' '.repeat(indent);
   const one = `${pad}${key}: ${flow(v)}`;
-  if (one.length <= 100 || v === null || typeof v !== 'object' || Array.isArray(v)) return [one];
+  if (width(one) <= 100 || v === null || typeof v !== 'object') return [one];
+  if (Array.isArray(v)) return [`${pad}${key}:`, ...v.map((x) => `${pad}  - ${flow(x)}`)];
   const out = [`${pad}${key}:`];
   for (const [k, x] of Object.entries(v)) if (x !== undefined) out.push(...block(k, x, indent + 2));
   return out;
@@ -191,7 +204,9 @@ class Story {
   order: Order = 'current-first';
   shortfall: Shortfall = 'self-pay';
   /** The host link at the start (the header's `host`). */
-  link: 'up' | 'down' | 'slow' = 'up';
+  private startLink: 'up' | 'down' | 'slow' = 'up';
+  /** The host link now. */
+  private linkNow: 'up' | 'down' | 'slow' = 'up';
   timeoutMs: number | null = null;
   clock: string;
   readonly rules = new Set<string>();
@@ -228,6 +243,22 @@ class Story {
     return this.use(this.current);
   }
 
+  get link(): 'up' | 'down' | 'slow' {
+    return this.startLink;
+  }
+
+  /** The header's host link. */
+  set link(l: 'up' | 'down' | 'slow') {
+    this.startLink = l;
+    this.linkNow = l;
+  }
+
+  /** A `host` step. */
+  host(to: 'up' | 'down'): void {
+    this.raw(`host: ${to}`);
+    this.linkNow = to;
+  }
+
   raw(line: string): void {
     this.steps.push(`  - ${line}`);
   }
@@ -238,6 +269,8 @@ class Story {
       this.current = id;
       this.raw(`insert: ${id}`);
     } else this.raw('insert');
+    // Reading a gen 2 or 3 card asks the host for its balances when the host answers.
+    if (this.linkNow === 'up' && this.facts.generation > 1) this.refreshCache(this.current);
   }
 
   remove(): void {
@@ -302,7 +335,7 @@ class Story {
     if (r.split.reserve) a.reserve = (a.reserve ?? 0) - r.split.reserve;
   }
 
-  /** After an online answer the terminal's balance list is the host's. */
+  /** After an online answer (a card read, a payment) the terminal's balance list is the host's. */
   private refreshCache(id: CardId): void {
     this.cache.set(id, { ...this.use(id).accounts });
   }
@@ -342,7 +375,6 @@ class Story {
         balances: this.balances(),
         journal: { payments: this.journal.payments },
       });
-      this.refreshCache(c.id);
       return null;
     }
     const r: PaymentRecord = { card: c.id, amount: fen, split, refunded: 0 };
@@ -354,8 +386,7 @@ class Story {
     this.expect({
       result: 'paid',
       message: 'APPROVED',
-      statusWords:
-        c.generation === 3 ? { last: '9000', excludes: ['63Cx'] } : { excludes: ['63Cx', '6983'] },
+      statusWords: c.generation === 3 ? { last: '9000', excludes: ['63Cx'] } : { excludes: ['63Cx', '6983'] },
       receipt: { mode: 'online', amount: y(fen), contains },
       balances: this.balances(),
       pinTriesLeft: c.generation === 3 ? 3 : undefined,
@@ -401,7 +432,12 @@ class Story {
       });
       return;
     }
-    const r: PaymentRecord = { card: c.id, amount: fen, split: { cur: 0, prior: 0, reserve: fen, self: 0 }, refunded: 0 };
+    const r: PaymentRecord = {
+      card: c.id,
+      amount: fen,
+      split: { cur: 0, prior: 0, reserve: fen, self: 0 },
+      refunded: 0,
+    };
     this.applyAtHost(r);
     this.refreshCache(c.id);
     this.book(r, false);
@@ -419,7 +455,6 @@ class Story {
     this.raw('sync');
     const sent = this.queued.length;
     for (const r of this.queued.splice(0)) this.applyAtHost(r);
-    for (const id of this.state.keys()) this.refreshCache(id);
     this.journal.queue = 0;
     this.day.pending = 0;
     this.expect({
@@ -458,13 +493,18 @@ class Story {
     if (reserve) a.reserve = (a.reserve ?? 0) + reserve;
     if (covered.cur) a.cur = (a.cur ?? 0) + covered.cur;
     if (covered.prior) a.prior = (a.prior ?? 0) + covered.prior;
-    this.refreshCache(p.card);
+    // The terminal's balance list hears of it at the card's next online read.
     p.refunded = fen;
     this.journal.refunds++;
     this.day.refunds++;
     this.day.totalFen -= fen;
     this.expect({
-      journal: { payments: this.journal.payments, refunds: this.journal.refunds, balanced: true, reconciled: true },
+      journal: {
+        payments: this.journal.payments,
+        refunds: this.journal.refunds,
+        balanced: true,
+        reconciled: true,
+      },
       balances: this.balancesOf(p.card),
     });
   }
@@ -534,7 +574,7 @@ function smallAmount(r: Rng, max: number): number {
 const KINDS: Record<string, { weight: number; make: Maker }> = {
   /** Gen 3 medical payments within 95000 (R1.3, R4.1). */
   'gen3-pay': {
-    weight: 150,
+    weight: 220,
     make: (r, clock) => {
       const card = r.pick(PAYING_GEN3);
       const s = new Story(card, clock);
@@ -547,8 +587,16 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
         s.payMedicalOnline(smallAmount(r, Math.floor(cur / (n - i))), s.facts.pin);
         s.remove();
       }
-      s.expect({ state: 'idle', waitingFor: 'card', journal: { payments: s.journal.payments, reconciled: true } });
-      return { title: `三代卡医保支付 ${n} 笔 / gen 3 medical payments (${card})`, description: `${n} payment(s) from 95000 with the card PIN`, story: s };
+      s.expect({
+        state: 'idle',
+        waitingFor: 'card',
+        journal: { payments: s.journal.payments, reconciled: true },
+      });
+      return {
+        title: `三代卡医保支付 ${n} 笔 / gen 3 medical payments (${card})`,
+        description: `${n} payment(s) from 95000 with the card PIN`,
+        story: s,
+      };
     },
   },
   /** Larger than 95000: 95001 pays the rest (R4.1), in either order setting. */
@@ -581,7 +629,7 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
   },
   /** Larger than both medical accounts: the rest is self-pay cash, or the payment is declined (R4.1). */
   'gen3-shortfall': {
-    weight: 80,
+    weight: 70,
     make: (r, clock) => {
       const card = r.pick(PAYING_GEN3);
       const s = new Story(card, clock);
@@ -606,7 +654,7 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
   },
   /** Wrong PIN once or twice, then the right one: the card counts down and resets (R1.3). */
   'wrong-pin': {
-    weight: 45,
+    weight: 40,
     make: (r, clock) => {
       const card = r.pick(PAYING_GEN3);
       const s = new Story(card, clock);
@@ -624,7 +672,7 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
   },
   /** Three wrong PINs block the card PIN; the right one is refused too (6983); or the bundled blocked card. */
   'pin-blocked': {
-    weight: 30,
+    weight: 25,
     make: (r, clock) => {
       if (r.chance(0.5)) {
         const s = new Story('gen3-pin-blocked', clock);
@@ -648,7 +696,8 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
         s.payMedicalOnline(fen, s.facts.pin);
         return {
           title: '锁定的卡到柜台解锁后支付 / a blocked PIN unblocked at the counter, then paid',
-          description: 'the bundled card with its PIN blocked is refused (6983), unblocked at the counter, then pays',
+          description:
+            'the bundled card with its PIN blocked is refused (6983), unblocked at the counter, then pays',
           story: s,
         };
       }
@@ -688,7 +737,7 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
   },
   /** Gen 2: the transaction password, verified by the bank online (R1.2). */
   'gen2-password': {
-    weight: 70,
+    weight: 80,
     make: (r, clock) => {
       const s = new Story('gen2', clock);
       s.rules.add('R1.2').add('R4.1');
@@ -697,7 +746,9 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
       for (let i = 0; i < n; i++) {
         s.insert();
         const big = r.chance(0.3);
-        const fen = big ? fenIn(r, (a.cur ?? 0) + 1, (a.cur ?? 0) + (a.prior ?? 0)) : smallAmount(r, a.cur ?? 0);
+        const fen = big
+          ? fenIn(r, (a.cur ?? 0) + 1, (a.cur ?? 0) + (a.prior ?? 0))
+          : smallAmount(r, a.cur ?? 0);
         s.payMedicalOnline(fen, s.facts.password!, {
           afterAmount:
             i === 0
@@ -719,12 +770,19 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
   reserve: {
     weight: 60,
     make: (r, clock) => {
-      const card = r.pick<CardId>(['gen2', 'gen3-active', 'gen3-hong-kong', 'gen3-foreigner', 'gen3-child-no-photo']);
+      const card = r.pick<CardId>([
+        'gen2',
+        'gen3-active',
+        'gen3-hong-kong',
+        'gen3-foreigner',
+        'gen3-child-no-photo',
+      ]);
       const s = new Story(card, clock);
       s.rules.add(card === 'gen2' ? 'R1.2' : 'R1.3');
       const reserve = s.facts.accounts.reserve ?? 0;
       s.insert();
-      const fen = reserve === 0 || r.chance(0.1) ? fenIn(r, reserve + 1, reserve + 20_000) : smallAmount(r, reserve);
+      const fen =
+        reserve === 0 || r.chance(0.1) ? fenIn(r, reserve + 1, reserve + 20_000) : smallAmount(r, reserve);
       s.payReserve(fen);
       s.remove();
       s.expect({ journal: { payments: s.journal.payments, balanced: true, reconciled: true } });
@@ -737,7 +795,7 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
   },
   /** Gen 1 cannot pay: no medical payment, no financial account (R1.1). */
   gen1: {
-    weight: 35,
+    weight: 40,
     make: (r, clock) => {
       const s = new Story('gen1', clock);
       s.rules.add('R1.1');
@@ -765,7 +823,7 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
   },
   /** The initial PIN 123456 is refused before the card sees it (R1.4). */
   'initial-pin': {
-    weight: 30,
+    weight: 35,
     make: (r, clock) => {
       const s = new Story('gen3-initial-pin', clock);
       s.rules.add('R1.4');
@@ -790,7 +848,7 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
   },
   /** Expired and lost cards are refused at insertion (R2.2, R13). */
   refused: {
-    weight: 40,
+    weight: 45,
     make: (r, clock) => {
       const k = r.int(0, 2);
       if (k === 0) {
@@ -805,7 +863,11 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
           balances: s.balances(),
           journal: { payments: 0 },
         });
-        return { title: '过期卡被拒绝 / an expired card is refused', description: 'R2.2: renew as a gen 3 card', story: s };
+        return {
+          title: '过期卡被拒绝 / an expired card is refused',
+          description: 'R2.2: renew as a gen 3 card',
+          story: s,
+        };
       }
       if (k === 1) {
         const s = new Story('gen3-loss-reported', clock);
@@ -827,7 +889,11 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
       s.raw('counter: report-loss');
       s.expect({ counter: { ok: true }, cardStatus: 'loss-reported' });
       s.insert();
-      s.expect({ result: 'refused', message: { code: 'CARD_LOSS_REPORTED', contains: '已挂失' }, waitingFor: 'removal' });
+      s.expect({
+        result: 'refused',
+        message: { code: 'CARD_LOSS_REPORTED', contains: '已挂失' },
+        waitingFor: 'removal',
+      });
       s.remove();
       s.raw('counter: release-loss');
       s.expect({ counter: { ok: true }, cardStatus: 'active' });
@@ -870,7 +936,7 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
         s.payOffline(smallAmount(r, Math.floor(((c.cur ?? 0) + (c.prior ?? 0)) / 2)));
         s.remove();
       }
-      s.raw('host: up');
+      s.host('up');
       s.sync();
       return {
         title: `主机断开：${withGen2 ? '二代卡拒绝，' : ''}三代卡脱机支付后上送 / host down: ${withGen2 ? 'gen 2 declined, ' : ''}gen 3 offline, then sync`,
@@ -881,11 +947,11 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
   },
   /** A slow host times out: gen 2 declined, gen 3 offline (R1.2, R1.3). */
   'slow-host': {
-    weight: 30,
+    weight: 25,
     make: (r, clock) => {
       const s = new Story('gen2', clock);
       s.link = 'slow';
-      s.timeoutMs = r.int(20, 60);
+      s.timeoutMs = r.int(10, 15);
       s.rules.add('R1.2').add('R1.3');
       s.insert();
       s.amount(smallAmount(r, 20_000));
@@ -900,7 +966,7 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
       s.insert(gen3);
       s.payOffline(smallAmount(r, s.cache.get(gen3)!.cur ?? 0));
       s.remove();
-      s.raw('host: up');
+      s.host('up');
       s.sync();
       return {
         title: '主机响应超时 / a slow host times out',
@@ -911,7 +977,7 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
   },
   /** The card pulled as the PIN is checked: nothing charged, no try lost. */
   'pulled-at-pin': {
-    weight: 40,
+    weight: 45,
     make: (r, clock) => {
       const card = r.pick(PAYING_GEN3);
       const s = new Story(card, clock);
@@ -933,14 +999,15 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
       s.payMedicalOnline(fen, s.facts.pin);
       return {
         title: `校验密码时拔卡 / the card pulled at the PIN check (${card})`,
-        description: 'the VERIFY never reaches the card: nothing charged, no PIN try lost; the next insertion pays',
+        description:
+          'the VERIFY never reaches the card: nothing charged, no PIN try lost; the next insertion pays',
         story: s,
       };
     },
   },
   /** A corrupted record: the card cannot be read; whole again, it pays. */
   corrupted: {
-    weight: 35,
+    weight: 40,
     make: (r, clock) => {
       const card = r.pick(PAYING_GEN3);
       const s = new Story(card, clock);
@@ -949,7 +1016,11 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
       const mode = r.pick(['flip', 'truncate', 'garbage']);
       s.raw(`fault: { corruptRecord: { file: ${file}, record: 1, mode: ${mode} } }`);
       s.insert();
-      s.expect({ result: 'refused', message: { code: 'READ_FAILED', contains: '读卡失败' }, statusWords: { last: '9000' } });
+      s.expect({
+        result: 'refused',
+        message: { code: 'READ_FAILED', contains: '读卡失败' },
+        statusWords: { last: '9000' },
+      });
       s.remove();
       s.raw('fault: none');
       s.insert();
@@ -963,7 +1034,7 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
   },
   /** A day: payments, maybe a refund and an offline payment, settlement (日结) and reconciliation (对账). */
   'settle-reconcile': {
-    weight: 50,
+    weight: 60,
     make: (r, clock) => {
       const s = new Story('gen3-active', clock);
       s.rules.add('R1.3').add('R4.1');
@@ -972,18 +1043,36 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
         const card = r.pick<CardId>(['gen3-active', 'gen2', 'gen3-hong-kong']);
         s.insert(card);
         const cur = s.facts.accounts.cur ?? 0;
-        s.payMedicalOnline(smallAmount(r, Math.floor(cur / 3)), card === 'gen2' ? s.facts.password! : s.facts.pin);
+        s.payMedicalOnline(
+          smallAmount(r, Math.floor(cur / 3)),
+          card === 'gen2' ? s.facts.password! : s.facts.pin,
+        );
         s.remove();
       }
-      if (r.chance(0.5)) {
-        const last = s.payments.at(-1)!;
-        s.refundLast(fenIn(r, 1, last.amount));
+      const refund = r.chance(0.5);
+      if (refund) {
+        // A payment drawing both medical accounts (and cash when they fall short), refunded in
+        // part: the cash comes back first, then 95001, then 95000.
+        s.insert('gen3-active');
+        const a = s.facts.accounts;
+        const both = (a.cur ?? 0) + (a.prior ?? 0);
+        const fen = r.chance(0.5) ? fenIn(r, (a.cur ?? 0) + 1, both) : fenIn(r, both + 1, both + 20_000);
+        s.payMedicalOnline(fen, s.facts.pin);
+        s.remove();
+        s.refundLast(fenIn(r, 1, fen));
       }
       const offline = r.chance(0.4);
       if (offline) {
-        s.raw('host: down');
-        s.insert('gen3-active');
-        s.payOffline(smallAmount(r, 5_000));
+        s.host('down');
+        const total = (id: CardId) => {
+          const c = s.cache.get(id) ?? s.use(id).accounts;
+          return (c.cur ?? 0) + (c.prior ?? 0);
+        };
+        const card = (['gen3-active', 'gen3-hong-kong', 'gen3-foreigner'] as const).find(
+          (id) => total(id) >= 2_000,
+        )!;
+        s.insert(card);
+        s.payOffline(smallAmount(r, Math.min(5_000, total(card))));
         s.remove();
       }
       s.raw('settle');
@@ -998,7 +1087,7 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
         journal: { forwardQueue: s.journal.queue, balanced: true },
       });
       if (offline) {
-        s.raw('host: up');
+        s.host('up');
         s.raw('reconcile');
         s.expect({ reconciliation: { agree: false, mismatches: 1 } });
         s.sync();
@@ -1006,12 +1095,18 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
       s.raw('reconcile');
       s.expect({
         reconciliation: { agree: true, mismatches: 0 },
-        journal: { payments: s.journal.payments, refunds: s.journal.refunds, balanced: true, forwardQueue: 0 },
+        journal: {
+          payments: s.journal.payments,
+          refunds: s.journal.refunds,
+          balanced: true,
+          forwardQueue: 0,
+        },
         balances: s.balancesOf('gen3-active'),
       });
       return {
-        title: `日结与对账 / settlement and reconciliation (${s.day.payments} payments${s.day.refunds ? ', a refund' : ''}${offline ? ', one offline' : ''})`,
-        description: 'the day closed with its totals; the terminal and the host agree (after sync when one was offline)',
+        title: `日结与对账 / settlement and reconciliation (${s.day.payments} payments${refund ? ', a refund' : ''}${offline ? ', one offline' : ''})`,
+        description:
+          'the day closed with its totals; the terminal and the host agree (after sync when one was offline)',
         story: s,
       };
     },
@@ -1041,18 +1136,29 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
       s.payMedicalOnline(fen, pin);
       return {
         title: `柜台改密后支付 / PIN changed at the counter, then paid (${card})`,
-        description: initial ? 'R1.4: the initial PIN refused, changed at the counter, then paid' : 'the new PIN pays at once',
+        description: initial
+          ? 'R1.4: the initial PIN refused, changed at the counter, then paid'
+          : 'the new PIN pays at once',
         story: s,
       };
     },
   },
   /** 21 June: 95000 carries over into 95001 (created if missing) (R4.2). */
   'carry-over': {
-    weight: 40,
+    weight: 50,
     make: (r) => {
-      const card = r.pick<CardId>(['gen3-active', 'gen3-hong-kong', 'gen3-foreigner', 'gen3-child-no-photo', 'gen2']);
+      const card = r.pick<CardId>([
+        'gen3-active',
+        'gen3-hong-kong',
+        'gen3-foreigner',
+        'gen3-child-no-photo',
+        'gen2',
+      ]);
       const day = r.int(15, 20);
-      const s = new Story(card, `2026-06-${day}T${String(r.int(9, 17)).padStart(2, '0')}:${String(r.int(0, 59)).padStart(2, '0')}:00+08:00`);
+      const s = new Story(
+        card,
+        `2026-06-${day}T${String(r.int(9, 17)).padStart(2, '0')}:${String(r.int(0, 59)).padStart(2, '0')}:00+08:00`,
+      );
       s.rules.add('R4.2').add('R4.1');
       const secret = card === 'gen2' ? s.facts.password! : s.facts.pin;
       if (r.chance(0.6)) {
@@ -1074,7 +1180,8 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
       s.expect({ journal: { balanced: true, reconciled: true } });
       return {
         title: `6月21日结转 / 21 June: 95000 carried over into 95001 (${card})`,
-        description: 'the carry-over moves the whole 95000 balance into 95001 (opening it if needed); 95001 pays',
+        description:
+          'the carry-over moves the whole 95000 balance into 95001 (opening it if needed); 95001 pays',
         story: s,
       };
     },
@@ -1118,7 +1225,8 @@ function kindList(r: Rng, count: number): string[] {
   const entries = Object.entries(KINDS);
   const total = entries.reduce((n, [, k]) => n + k.weight, 0);
   const list: string[] = [];
-  for (const [name, k] of entries) for (let i = 0; i < Math.round((k.weight / total) * count); i++) list.push(name);
+  for (const [name, k] of entries)
+    for (let i = 0; i < Math.round((k.weight / total) * count); i++) list.push(name);
   while (list.length < count) list.push('gen3-pay');
   list.length = count;
   return r.shuffle(list);

@@ -20,6 +20,10 @@ export const SCRYPT_PARAMS = { n: 16384, r: 8, p: 1 } as const;
 // re-running scrypt (a card answers VERIFY in milliseconds). It never leaves memory.
 const processSecret = randomBytes(32);
 const verifiedMemo = new Map<string, string>();
+// Likewise a wrong PIN already refused against this very hash is refused again without scrypt
+// (scrypt gives the same answer every time); the card still counts the try. Keyed by the hash
+// and the HMAC tag, never the digits.
+const refusedMemo = new Set<string>();
 const MEMO_LIMIT = 50_000;
 
 function memoTag(h: SecretHash, secret: string): string {
@@ -29,6 +33,11 @@ function memoTag(h: SecretHash, secret: string): string {
 function remember(h: SecretHash, secret: string): void {
   if (verifiedMemo.size >= MEMO_LIMIT) verifiedMemo.clear();
   verifiedMemo.set(h.hash, memoTag(h, secret));
+}
+
+function rememberRefused(key: string): void {
+  if (refusedMemo.size >= MEMO_LIMIT) refusedMemo.clear();
+  refusedMemo.add(key);
 }
 
 export function hashSecret(
@@ -55,7 +64,10 @@ export function hashSecret(
 }
 
 export function verifySecret(h: SecretHash, secret: string): boolean {
-  if (verifiedMemo.get(h.hash) === memoTag(h, secret)) return true;
+  const tag = memoTag(h, secret);
+  if (verifiedMemo.get(h.hash) === tag) return true;
+  const refusedKey = `${h.n}:${h.r}:${h.p}:${h.hash}:${tag}`;
+  if (refusedMemo.has(refusedKey)) return false;
   const expected = Buffer.from(h.hash, 'hex');
   const actual = scryptSync(secret, Buffer.from(h.salt, 'hex'), expected.length, {
     N: h.n,
@@ -65,6 +77,7 @@ export function verifySecret(h: SecretHash, secret: string): boolean {
   });
   const ok = timingSafeEqual(expected, actual);
   if (ok) remember(h, secret);
+  else rememberRefused(refusedKey);
   return ok;
 }
 

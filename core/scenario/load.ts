@@ -558,7 +558,7 @@ class CardResolver {
     if (asFile && !existsSync(file))
       return { problems: [`card file not found: ${ref} (looked for ${file})`] };
     try {
-      return { ref, profile: loadProfile(file) };
+      return { ref, profile: profileOf(file) };
     } catch (e) {
       if (!(e instanceof ProfileError)) throw e;
       return {
@@ -566,6 +566,22 @@ class CardResolver {
       };
     }
   }
+}
+
+/**
+ * Card profile files read and checked once per process while they stay the same (size and
+ * modification time): a thousand scenarios naming gen3-active read it once. Treat the profiles
+ * as read-only; scenarios share them.
+ */
+const profiles = new Map<string, { mtimeMs: number; size: number; profile: CardProfile }>();
+
+function profileOf(file: string): CardProfile {
+  const st = statSync(file);
+  const known = profiles.get(file);
+  if (known && known.mtimeMs === st.mtimeMs && known.size === st.size) return known.profile;
+  const profile = loadProfile(file);
+  profiles.set(file, { mtimeMs: st.mtimeMs, size: st.size, profile });
+  return profile;
 }
 
 // ---- finding files ------------------------------------------------------------------------

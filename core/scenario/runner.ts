@@ -3,17 +3,22 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScenario, tsxImport, type ScenarioResult } from './engine.ts';
 import { loadScenario, type Scenario, type ScenarioIssue } from './load.ts';
+import { namedCards } from './world.ts';
 
 /**
- * Runs many scenario files: every file is loaded (checked) first; a broken one is reported
- * with its issues and none of its steps run. The others run in parallel in worker processes,
- * each scenario on its own fresh temporary database. Scenarios on a PC/SC reader take turns:
- * two never use the same reader at once.
+ * Runs many scenario files: every file is loaded (checked) before it runs; a broken one is
+ * reported with its issues and none of its steps run. The others run in parallel in worker
+ * processes — started at once, each fed the next scenario as soon as its file is checked and the
+ * worker is free — each scenario on its own fresh database (a copy of the worker's template for
+ * its cards, template.ts). Scenarios on a PC/SC reader take turns: two never use the same reader
+ * at once. In process (`inProcess`), every file is loaded first, then they run one after another.
  */
 
 export interface WorkerTask {
   id: number;
   file: string;
+  /** The scenario as the parent loaded (checked) it: the worker does not read the file again. */
+  scenario?: Scenario;
   readerOverride?: string;
 }
 
@@ -54,30 +59,49 @@ export async function runScenarioFiles(
 ): Promise<RunSummary> {
   const started = performance.now();
   const broken: BrokenFile[] = [];
-  const tasks: { id: number; file: string; scenario: Scenario; reader: string | null }[] = [];
-  for (const file of files) {
-    const r = loadScenario(file);
-    if (!r.ok) broken.push({ file: r.file, issues: r.issues });
-    else
-      tasks.push({
-        id: tasks.length,
-        file,
-        scenario: r.scenario,
-        reader: o.readerOverride ?? (r.scenario.reader.kind === 'pcsc' ? r.scenario.reader.name : null),
-      });
-  }
-  const results: (ScenarioResult | undefined)[] = new Array(tasks.length);
+  const results: ScenarioResult[] = [];
   const done = (id: number, r: ScenarioResult) => {
     results[id] = r;
     o.onResult?.(r);
   };
+  const load = (file: string, id: number): Task | null => {
+    const r = loadScenario(file);
+    if (!r.ok) {
+      broken.push({ file: r.file, issues: r.issues });
+      return null;
+    }
+    const reader = o.readerOverride ?? (r.scenario.reader.kind === 'pcsc' ? r.scenario.reader.name : null);
+    const cards = namedCards(r.scenario).map((c) => c.profile.card.number);
+    return { id, file, scenario: r.scenario, reader, cards };
+  };
 
   if (o.inProcess) {
-    for (const t of tasks) {
-      done(t.id, await runScenario(t.scenario, o.readerOverride ? { readerOverride: o.readerOverride } : {}));
+    const tasks: Task[] = [];
+    for (const file of files) {
+      const t = load(file, tasks.length);
+      if (t) tasks.push(t);
     }
-  } else if (tasks.length > 0) {
-    await runPool(tasks, Math.min(o.jobs ?? defaultJobs(), tasks.length), o.readerOverride, done);
+    for (const t of tasks)
+      done(t.id, await runScenario(t.scenario, o.readerOverride ? { readerOverride: o.readerOverride } : {}));
+  } else if (files.length > 0) {
+    // The workers start (Node, the TypeScript loader, the modules) while the files are read,
+    // and each scenario is handed out as soon as its file is checked.
+    const pool = new Pool(
+      Math.max(1, Math.min(o.jobs ?? defaultJobs(), files.length)),
+      o.readerOverride,
+      done,
+    );
+    let id = 0;
+    for (const file of files) {
+      const t = load(file, id);
+      if (t) {
+        id++;
+        pool.add(t);
+      }
+      // Let the workers' answers in, and hand out what is loaded.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await pool.end();
   }
   return {
     results: results.filter((r): r is ScenarioResult => r !== undefined),
@@ -91,111 +115,149 @@ interface Task {
   file: string;
   scenario: Scenario;
   reader: string | null;
+  /** The card numbers it names. */
+  cards: string[];
 }
 
-function runPool(
-  tasks: Task[],
-  jobs: number,
-  readerOverride: string | undefined,
-  done: (id: number, r: ScenarioResult) => void,
-): Promise<void> {
-  return new Promise<void>((resolveAll) => {
-    const queue = [...tasks];
-    const busyReaders = new Set<string>();
-    let running = 0;
-    const workers: ChildProcess[] = [];
-    const stderrOf = new Map<ChildProcess, string>();
+/** How far down the queue a free worker looks for a scenario on its own cards. */
+const LOOKAHEAD = 64;
 
-    const next = (): Task | undefined => {
-      const i = queue.findIndex((t) => t.reader === null || !busyReaders.has(t.reader));
-      return i < 0 ? undefined : queue.splice(i, 1)[0];
-    };
+/** The tail of each worker's stderr, for the report of one that dies. */
+const stderrOf = new WeakMap<ChildProcess, string>();
 
-    const finish = () => {
-      if (queue.length === 0 && running === 0) {
-        for (const w of workers) if (w.connected) w.disconnect();
-        resolveAll();
-      }
-    };
-
-    const spawnWorker = (): ChildProcess => {
-      const w = fork(WORKER, [], {
-        execArgv: ['--import', tsxImport()],
-        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-        serialization: 'advanced',
-      });
-      workers.push(w);
-      // Always read stderr (a pipe nobody reads would block the worker once full); keep its tail.
-      stderrOf.set(w, '');
-      w.stderr?.on('data', (d: Buffer) => stderrOf.set(w, (stderrOf.get(w)! + d.toString()).slice(-8000)));
-      return w;
-    };
-
-    const feed = (w: ChildProcess) => {
-      const task = next();
-      if (!task) {
-        if (w.connected) w.disconnect();
-        // Tasks left wait for a reader in use: a worker starts for them when it is free.
-        if (queue.length > 0) idle++;
-        finish();
-        return;
-      }
-      running++;
-      if (task.reader) busyReaders.add(task.reader);
-      stderrOf.set(w, '');
-      // A scenario bounded by its steps' timeouts, with room to spare: a hung worker is killed.
-      const limit = task.scenario.steps.length * task.scenario.stepTimeoutMs + 60_000;
-      const watchdog = setTimeout(() => w.kill('SIGKILL'), limit);
-      const settle = (r: ScenarioResult) => {
-        clearTimeout(watchdog);
-        w.off('message', onMessage);
-        w.off('exit', onExit);
-        running--;
-        if (task.reader) busyReaders.delete(task.reader);
-        done(task.id, r);
-      };
-      const onMessage = (m: WorkerReply) => {
-        if (m.id !== task.id) return;
-        settle('result' in m ? m.result : errorResult(task.scenario, m.error));
-        feed(w);
-        // A task waiting for a reader may start on an idle worker now.
-        wakeIdle();
-      };
-      const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-        settle(
-          errorResult(
-            task.scenario,
-            `the worker process died (${signal ?? `exit ${code}`})${stderrOf.get(w) ? `: ${stderrOf.get(w)!.trim()}` : ''}`,
-          ),
-        );
-        feed(spawnWorker());
-        wakeIdle();
-      };
-      w.on('message', onMessage);
-      w.once('exit', onExit);
-      const msg: WorkerTask = { id: task.id, file: task.file, ...(readerOverride ? { readerOverride } : {}) };
-      w.send(msg);
-    };
-
-    let idle = 0;
-    const wakeIdle = () => {
-      while (idle > 0 && queue.some((t) => t.reader === null || !busyReaders.has(t.reader))) {
-        idle--;
-        feed(spawnWorker());
-      }
-      finish();
-    };
-
-    for (let i = 0; i < jobs; i++) {
-      const task = queue.find((t) => t.reader === null || !busyReaders.has(t.reader));
-      if (!task) {
-        // Everything left waits for a reader in use: this worker starts later, if needed.
-        idle++;
-        continue;
-      }
-      feed(spawnWorker());
-    }
+function spawnWorkerProcess(): ChildProcess {
+  const w = fork(WORKER, [], {
+    execArgv: ['--import', tsxImport()],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'advanced',
   });
+  // Always read stderr (a pipe nobody reads would block the worker once full); keep its tail.
+  stderrOf.set(w, '');
+  const keep = (text: string) => stderrOf.set(w, ((stderrOf.get(w) ?? '') + text).slice(-8000));
+  w.stderr?.on('data', (d: Buffer) => keep(d.toString()));
+  // A send to a worker that has just died: its 'exit' reports it (an unheard 'error' would throw).
+  w.on('error', (e) => keep(`\n${e.message}`));
+  return w;
+}
+
+const alive = (w: ChildProcess) => w.exitCode === null && w.signalCode === null && w.connected;
+
+/**
+ * The worker processes: `jobs` of them, started at once; tasks are added as their files are
+ * loaded and handed to a free worker, one at a time each. A task on a PC/SC reader waits while
+ * another task uses that reader. A worker that dies is replaced; its task is reported as an error.
+ */
+class Pool {
+  private readonly queue: Task[] = [];
+  private readonly free: ChildProcess[] = [];
+  private readonly busyReaders = new Set<string>();
+  /**
+   * Each card's worker: the first to get a scenario naming it. A free worker takes, from the
+   * next few scenarios, the first whose cards are its own (or nobody's yet) — their template and
+   * hashed PINs are there already — and else the first it can run.
+   */
+  private readonly home = new Map<string, ChildProcess>();
+  private running = 0;
+  private ended = false;
+  private resolveEnd: (() => void) | null = null;
+
+  constructor(
+    jobs: number,
+    private readonly readerOverride: string | undefined,
+    private readonly done: (id: number, r: ScenarioResult) => void,
+  ) {
+    for (let i = 0; i < jobs; i++) this.free.push(spawnWorkerProcess());
+  }
+
+  add(task: Task): void {
+    this.queue.push(task);
+    this.pump();
+  }
+
+  /** Resolves when every task added has its result; the workers are then sent away. */
+  end(): Promise<void> {
+    this.ended = true;
+    return new Promise<void>((resolve) => {
+      this.resolveEnd = resolve;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.free.length > 0) {
+      let w = this.free[0]!;
+      const i = this.pick(w);
+      if (i < 0) break;
+      const task = this.queue.splice(i, 1)[0]!;
+      this.free.shift();
+      // One that is gone already (it failed to start, or died waiting) is replaced.
+      if (!alive(w)) w = spawnWorkerProcess();
+      for (const c of task.cards) if (!this.home.has(c)) this.home.set(c, w);
+      this.run(w, task);
+    }
+    if (this.ended && this.queue.length === 0 && this.running === 0 && this.resolveEnd) {
+      for (const w of this.free.splice(0)) if (w.connected) w.disconnect();
+      this.resolveEnd();
+      this.resolveEnd = null;
+    }
+  }
+
+  /** The queue index of the task for this worker, or -1. */
+  private pick(w: ChildProcess): number {
+    let first = -1;
+    for (let k = 0, looked = 0; k < this.queue.length && looked < LOOKAHEAD; k++) {
+      const t = this.queue[k]!;
+      if (t.reader !== null && this.busyReaders.has(t.reader)) continue;
+      looked++;
+      if (first < 0) first = k;
+      if (t.cards.every((c) => (this.home.get(c) ?? w) === w)) return k;
+    }
+    return first;
+  }
+
+  private run(w: ChildProcess, task: Task): void {
+    this.running++;
+    if (task.reader) this.busyReaders.add(task.reader);
+    stderrOf.set(w, '');
+    // A scenario bounded by its steps' timeouts, with room to spare: a hung worker is killed.
+    const limit = task.scenario.steps.length * task.scenario.stepTimeoutMs + 60_000;
+    const watchdog = setTimeout(() => w.kill('SIGKILL'), limit);
+    const settle = (r: ScenarioResult, next: ChildProcess) => {
+      clearTimeout(watchdog);
+      w.off('message', onMessage);
+      w.off('exit', onExit);
+      this.running--;
+      if (task.reader) this.busyReaders.delete(task.reader);
+      this.free.push(next);
+      this.done(task.id, r);
+      this.pump();
+    };
+    const onMessage = (m: WorkerReply) => {
+      if (m.id !== task.id) return;
+      settle('result' in m ? m.result : errorResult(task.scenario, m.error), w);
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      const tail = stderrOf.get(w);
+      // Its cards find a home again with the next worker to take them.
+      for (const [card, home] of this.home) if (home === w) this.home.delete(card);
+      settle(
+        errorResult(
+          task.scenario,
+          `the worker process died (${signal ?? `exit ${code}`})${tail ? `: ${tail.trim()}` : ''}`,
+        ),
+        spawnWorkerProcess(),
+      );
+    };
+    w.on('message', onMessage);
+    w.once('exit', onExit);
+    const msg: WorkerTask = {
+      id: task.id,
+      file: task.file,
+      scenario: task.scenario,
+      ...(this.readerOverride ? { readerOverride: this.readerOverride } : {}),
+    };
+    w.send(msg);
+  }
 }
 
 /** A scenario that could not run to a result: the worker failed or died. */

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCardStore } from '../card-store.ts';
@@ -24,6 +24,38 @@ import { DEFAULT_START } from './schema.ts';
  * synchronous=FULL and foreign keys are per connection, set by openLedgerDb when the till opens
  * the copy.
  */
+
+/**
+ * Where scenario ledgers and templates are made: $SSCARD_SCENARIO_TMPDIR when set; else, on
+ * Linux, /dev/shm (files in RAM) when it is there with room to spare; else the OS temp folder.
+ * A ledger in RAM is opened with the same settings (WAL, synchronous=FULL: SQLite syncs every
+ * commit all the same; the sync just costs nothing), and a scenario's crash is a process killed
+ * with SIGKILL, which files in RAM survive exactly as files on disk do. Only a power cut tells
+ * them apart, and no scenario cuts the power.
+ */
+export function scratchRoot(): string {
+  const chosen = process.env.SSCARD_SCENARIO_TMPDIR;
+  if (chosen) return chosen;
+  scratch ??= ramFolder() ?? tmpdir();
+  return scratch;
+}
+
+let scratch: string | undefined;
+
+/** Free space /dev/shm must have to be used (a container's default is 64 MiB). */
+const RAM_MIN_FREE = 256 * 1024 * 1024;
+
+function ramFolder(): string | null {
+  const dir = '/dev/shm';
+  if (process.platform !== 'linux') return null;
+  try {
+    accessSync(dir, constants.W_OK);
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize >= RAM_MIN_FREE ? dir : null;
+  } catch {
+    return null;
+  }
+}
 
 /** At most this many templates a process keeps (the least recently used file is deleted). */
 const MAX_TEMPLATES = 64;
@@ -63,14 +95,19 @@ export class LedgerTemplates {
     this.files.delete(key);
     const dir = this.folder();
     const file = join(dir, `template-${++this.made}.db`);
-    const store = openCardStore(file, fixedClock(DEFAULT_START), {
-      hashSecret: (secret, of) => this.hash(secret, of),
-    });
     try {
-      for (const profile of cards) store.open(profile);
-    } finally {
-      // Closing the last connection checkpoints the WAL into the file and removes it.
-      store.close();
+      const store = openCardStore(file, fixedClock(DEFAULT_START), {
+        hashSecret: (secret, of) => this.hash(secret, of),
+      });
+      try {
+        for (const profile of cards) store.open(profile);
+      } finally {
+        // Closing the last connection checkpoints the WAL into the file and removes it.
+        store.close();
+      }
+    } catch (e) {
+      removeDb(file);
+      throw e;
     }
     this.files.set(key, file);
     while (this.files.size > MAX_TEMPLATES) {
@@ -94,7 +131,7 @@ export class LedgerTemplates {
 
   private folder(): string {
     if (this.dir && existsSync(this.dir)) return this.dir;
-    this.dir = mkdtempSync(join(tmpdir(), 'sscard-templates-'));
+    this.dir = mkdtempSync(join(scratchRoot(), 'sscard-templates-'));
     process.once('exit', this.cleanup);
     return this.dir;
   }

@@ -1,6 +1,8 @@
 /**
- * A worker process of `sscard run`: takes scenario files one at a time from its parent (IPC)
- * and runs each on a fresh temporary database. Started by runner.ts; not a command of its own.
+ * A worker process of `sscard run`: takes scenarios one at a time from its parent (IPC), as
+ * the parent loaded them (or a file to load), and runs each on a fresh temporary database, a
+ * copy of this process's template ledger for its cards (template.ts). Started by runner.ts;
+ * not a command of its own.
  */
 import { runScenario } from './engine.ts';
 import { loadScenario, formatIssue } from './load.ts';
@@ -16,13 +18,17 @@ const reply = (m: WorkerReply) => process.send!(m);
 process.on('message', (m: WorkerTask) => {
   void (async () => {
     try {
-      const loaded = loadScenario(m.file);
-      if (!loaded.ok) {
-        reply({ id: m.id, error: loaded.issues.map(formatIssue).join('\n') });
-        return;
+      let scenario = m.scenario;
+      if (!scenario) {
+        const loaded = loadScenario(m.file);
+        if (!loaded.ok) {
+          reply({ id: m.id, error: loaded.issues.map(formatIssue).join('\n') });
+          return;
+        }
+        scenario = loaded.scenario;
       }
       const result = await runScenario(
-        loaded.scenario,
+        scenario,
         m.readerOverride ? { readerOverride: m.readerOverride } : {},
       );
       reply({ id: m.id, result });
