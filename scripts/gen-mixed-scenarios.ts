@@ -951,7 +951,7 @@ const KINDS: Record<string, { weight: number; make: Maker }> = {
     make: (r, clock) => {
       const s = new Story('gen2', clock);
       s.link = 'slow';
-      s.timeoutMs = r.int(10, 15);
+      s.timeoutMs = 10;
       s.rules.add('R1.2').add('R1.3');
       s.insert();
       s.amount(smallAmount(r, 20_000));

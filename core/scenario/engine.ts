@@ -12,7 +12,7 @@ import { checkRecovery } from '../faults/crash-harness.ts';
 import { tillView } from '../api/till-view.ts';
 import type { Scenario, ScenarioCard, Step, StepBody } from './load.ts';
 import { namedCards, ScenarioWorld, type CarriedState } from './world.ts';
-import { ledgerTemplates, scratchRoot } from './template.ts';
+import { ledgerTemplates, scratchFolder } from './template.ts';
 import { checkExpectations, emptyObserved, type ExpectationFailure, type Observed } from './expect.ts';
 import { fenToYuan } from './money.ts';
 
@@ -98,7 +98,7 @@ type ProgressRecord =
 
 export async function runScenario(s: Scenario, options: RunOptions = {}): Promise<ScenarioResult> {
   const started = performance.now();
-  const tmp = options.dbPath ? null : mkdtempSync(join(scratchRoot(), 'sscard-scenario-'));
+  const tmp = options.dbPath ? null : scratchFolder('scenario');
   const dbPath = options.dbPath ?? join(tmp!, 'scenario.db');
   // A fresh ledger holding the scenario's cards: a copy of a freshly made one (template.ts).
   if (options.template !== false && !existsSync(dbPath)) {

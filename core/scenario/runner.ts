@@ -1,9 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScenario, tsxImport, type ScenarioResult } from './engine.ts';
 import { loadScenario, type Scenario, type ScenarioIssue } from './load.ts';
 import { namedCards } from './world.ts';
+import { scratchFolder } from './template.ts';
 
 /**
  * Runs many scenario files: every file is loaded (checked) before it runs; a broken one is
@@ -84,24 +86,32 @@ export async function runScenarioFiles(
     for (const t of tasks)
       done(t.id, await runScenario(t.scenario, o.readerOverride ? { readerOverride: o.readerOverride } : {}));
   } else if (files.length > 0) {
-    // The workers start (Node, the TypeScript loader, the modules) while the files are read,
-    // and each scenario is handed out as soon as its file is checked.
-    const pool = new Pool(
-      Math.max(1, Math.min(o.jobs ?? defaultJobs(), files.length)),
-      o.readerOverride,
-      done,
-    );
-    let id = 0;
-    for (const file of files) {
-      const t = load(file, id);
-      if (t) {
-        id++;
-        pool.add(t);
+    // The workers' ledgers and templates go in one folder of this run, removed at the end
+    // (a worker killed by the watchdog cannot tidy up after itself).
+    const runDir = scratchFolder('run');
+    try {
+      // The workers start (Node, the TypeScript loader, the modules) while the files are read,
+      // and each scenario is handed out as soon as its file is checked.
+      const pool = new Pool(
+        Math.max(1, Math.min(o.jobs ?? defaultJobs(), files.length)),
+        o.readerOverride,
+        done,
+        runDir,
+      );
+      let id = 0;
+      for (const file of files) {
+        const t = load(file, id);
+        if (t) {
+          id++;
+          pool.add(t);
+        }
+        // Let the workers' answers in, and hand out what is loaded.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      // Let the workers' answers in, and hand out what is loaded.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await pool.end();
+    } finally {
+      rmSync(runDir, { recursive: true, force: true });
     }
-    await pool.end();
   }
   return {
     results: results.filter((r): r is ScenarioResult => r !== undefined),
@@ -125,9 +135,10 @@ const LOOKAHEAD = 64;
 /** The tail of each worker's stderr, for the report of one that dies. */
 const stderrOf = new WeakMap<ChildProcess, string>();
 
-function spawnWorkerProcess(): ChildProcess {
+function spawnWorkerProcess(scratchDir: string): ChildProcess {
   const w = fork(WORKER, [], {
     execArgv: ['--import', tsxImport()],
+    env: { ...process.env, SSCARD_SCENARIO_TMPDIR: scratchDir },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'advanced',
   });
@@ -165,8 +176,9 @@ class Pool {
     jobs: number,
     private readonly readerOverride: string | undefined,
     private readonly done: (id: number, r: ScenarioResult) => void,
+    private readonly scratchDir: string,
   ) {
-    for (let i = 0; i < jobs; i++) this.free.push(spawnWorkerProcess());
+    for (let i = 0; i < jobs; i++) this.free.push(spawnWorkerProcess(scratchDir));
   }
 
   add(task: Task): void {
@@ -191,7 +203,7 @@ class Pool {
       const task = this.queue.splice(i, 1)[0]!;
       this.free.shift();
       // One that is gone already (it failed to start, or died waiting) is replaced.
-      if (!alive(w)) w = spawnWorkerProcess();
+      if (!alive(w)) w = spawnWorkerProcess(this.scratchDir);
       for (const c of task.cards) if (!this.home.has(c)) this.home.set(c, w);
       this.run(w, task);
     }
@@ -245,7 +257,7 @@ class Pool {
           task.scenario,
           `the worker process died (${signal ?? `exit ${code}`})${tail ? `: ${tail.trim()}` : ''}`,
         ),
-        spawnWorkerProcess(),
+        spawnWorkerProcess(this.scratchDir),
       );
     };
     w.on('message', onMessage);

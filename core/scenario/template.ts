@@ -1,4 +1,13 @@
-import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statfsSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCardStore } from '../card-store.ts';
@@ -41,6 +50,47 @@ export function scratchRoot(): string {
 }
 
 let scratch: string | undefined;
+
+/**
+ * A new folder in the scratch root for this process: `sscard-<what>-<pid>-XXXXXX`. The first
+ * call of a process removes the folders of processes that are gone without tidying up (killed:
+ * no exit handler ran, and in /dev/shm they would hold on to memory until a reboot).
+ */
+export function scratchFolder(what: 'scenario' | 'run' | 'templates'): string {
+  const root = scratchRoot();
+  if (!swept.has(root)) {
+    swept.add(root);
+    sweepStale(root);
+  }
+  return mkdtempSync(join(root, `sscard-${what}-${process.pid}-`));
+}
+
+const swept = new Set<string>();
+
+function sweepStale(root: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^sscard-(?:scenario|run|templates)-(\d+)-/.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    rmSync(join(root, name), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it is there, someone else's.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Free space /dev/shm must have to be used (a container's default is 64 MiB). */
 const RAM_MIN_FREE = 256 * 1024 * 1024;
@@ -131,7 +181,7 @@ export class LedgerTemplates {
 
   private folder(): string {
     if (this.dir && existsSync(this.dir)) return this.dir;
-    this.dir = mkdtempSync(join(scratchRoot(), 'sscard-templates-'));
+    this.dir = scratchFolder('templates');
     process.once('exit', this.cleanup);
     return this.dir;
   }
