@@ -3,7 +3,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { lockVpcdSlots } from '../e2e/vpcd-lock.ts';
 import { cli } from './run-for-test.ts';
 import { scratch } from '../core/scenario/test-support.ts';
 
@@ -183,10 +184,18 @@ describe('sscard run', () => {
 });
 
 /**
- * Against a real pcscd with vpcd: opt-in (SSCARD_TEST_PCSC_RUN=1), because the e2e PC/SC tests
- * use the same two vpcd slots and test files run in parallel.
+ * Against a real pcscd with vpcd. The e2e PC/SC tests use the same two vpcd slots and test files
+ * run in parallel, so this file takes its turn on them through the shared lock.
  */
-describe.runIf(process.env.SSCARD_TEST_PCSC_RUN === '1')('sscard run --reader (PC/SC, vpcd)', () => {
+describe('sscard run --reader (PC/SC, vpcd)', () => {
+  let releaseSlots: (() => void) | null = null;
+  beforeAll(async () => {
+    const status = inject('pcscd');
+    if (!status.ok) throw new Error(`PC/SC tests need pcscd with vpcd: ${status.reason}`);
+    releaseSlots = await lockVpcdSlots();
+  }, 660_000);
+  afterAll(() => releaseSlots?.());
+
   it('serves each card into the vpcd reader and runs the scenario through pcscd', async () => {
     const r = await cli(
       'run',
