@@ -5,7 +5,7 @@ import { dbPathOf, parse, requireString } from './args.ts';
 import { resolveCard } from '../core/card/wallet.ts';
 import { ProfileError, type CardProfile } from '../core/card/profile.ts';
 import { openCardStore } from '../core/card-store.ts';
-import { BankCounter, type AdvanceEvent } from '../core/bank/counter.ts';
+import { BankCounter, DEFAULT_BRANCH, type AdvanceEvent } from '../core/bank/counter.ts';
 import { validateApplication } from '../core/bank/application.ts';
 import { importBatch } from '../core/bank/batch.ts';
 import type { Application } from '../core/bank/types.ts';
@@ -89,7 +89,7 @@ async function onCard(
       profile = resolveCard(cardArg).profile;
     } catch (e) {
       if (!(e instanceof ProfileError)) throw e;
-      profile = new BankCounter({ store, clock: systemClock, branch: BRANCH }).profileOf(cardArg);
+      profile = new BankCounter({ store, clock: systemClock, branch: DEFAULT_BRANCH }).profileOf(cardArg);
       if (!profile) throw e;
     }
     return await onVirtualCard(store.open(profile), fn);
@@ -201,8 +201,6 @@ export async function cmdCounter(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-const BRANCH = { id: 'GZ-001', city: '广州', bank: 'this' as const, areaCode: '440100' };
-
 function refusalOut(
   io: CliIo,
   r: { ok: boolean; zh?: string; en?: string; rule?: string },
@@ -303,7 +301,7 @@ async function counterAction(action: string, rest: string[], io: CliIo): Promise
   const clock = systemClock;
   const store = openCardStore(dbPathOf(values.db), clock);
   try {
-    const counter = new BankCounter({ store, clock, branch: BRANCH });
+    const counter = new BankCounter({ store, clock, branch: DEFAULT_BRANCH });
     const cardId = () => requireString(values, 'card-id');
     const crossRegion = values['cross-region'] === true;
     switch (action) {

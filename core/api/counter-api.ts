@@ -13,6 +13,7 @@ import { businessDate } from '../time.ts';
 import { exchange } from '../../device/exchange.ts';
 import type { CardReader } from '../../device/reader.ts';
 import { method, type MethodContext } from './define.ts';
+import { readerView } from './wallet-api.ts';
 import type { Workspace } from './workspace.ts';
 
 const cardId = z.string().min(1).max(64);
@@ -53,10 +54,7 @@ function takeFromTill(ctx: MethodContext, id: string): boolean {
   const ws = ctx.ws();
   if (ws.insertedCardId !== id) return false;
   ws.remove();
-  ctx.emit({
-    type: 'reader',
-    reader: { kind: ws.reader.kind, name: ws.reader.name, cardPresent: false, cardId: null },
-  });
+  ctx.emit({ type: 'reader', reader: readerView(ws) });
   return true;
 }
 

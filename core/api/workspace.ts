@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPosSystem, type PosSystem } from '../pos/pos-system.ts';
-import { BankCounter } from '../bank/counter.ts';
+import { BankCounter, DEFAULT_BRANCH } from '../bank/counter.ts';
 import { loadWallet, type WalletCard } from '../card/wallet.ts';
 import type { CardProfile } from '../card/profile.ts';
 import type { SocialSecurityCard } from '../card/social-security-card.ts';
@@ -13,9 +13,6 @@ import { VirtualReader } from '../../device/virtual-reader.ts';
 import type { CardReader } from '../../device/reader.ts';
 import { ApiError } from './define.ts';
 import { FaultControls } from '../faults/controls.ts';
-
-/** The bank outlet the app's counter plays (the CLI's counter uses the same one). */
-export const APP_BRANCH = { id: 'GZ-001', city: '广州', bank: 'this' as const, areaCode: '440100' };
 
 export interface WorkspaceOptions {
   mode: 'live' | 'training';
@@ -80,7 +77,7 @@ export class Workspace {
       link: options.link ?? 'up',
       ...(options.hostTimeoutMs !== undefined ? { hostTimeoutMs: options.hostTimeoutMs } : {}),
     });
-    this.counter = new BankCounter({ store: this.pos.store, clock: options.clock, branch: APP_BRANCH });
+    this.counter = new BankCounter({ store: this.pos.store, clock: options.clock, branch: DEFAULT_BRANCH });
     this.virtualReader?.on('card-removed', () => {
       this.insertedId = null;
     });

@@ -422,6 +422,9 @@ function parseJson<T>(text: string | null): T | null {
   return text === null ? null : (JSON.parse(text) as T);
 }
 
+/** The bank outlet the app, the CLI and scenarios play (广州, this bank). */
+export const DEFAULT_BRANCH = { id: 'GZ-001', city: '广州', bank: 'this' as const, areaCode: '440100' };
+
 export class BankCounter {
   readonly store: CardStore;
   readonly clock: Clock;

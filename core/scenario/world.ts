@@ -1,6 +1,5 @@
 import { openPosSystem, type PosSystem } from '../pos/pos-system.ts';
-import { BankCounter } from '../bank/counter.ts';
-import { APP_BRANCH } from '../api/workspace.ts';
+import { BankCounter, DEFAULT_BRANCH } from '../bank/counter.ts';
 import { changePin, onVirtualCard, unblockPin, type PinServiceResult } from '../bank/pin-services.ts';
 import type { SocialSecurityCard } from '../card/social-security-card.ts';
 import { fixedClock } from '../time.ts';
@@ -111,7 +110,7 @@ export class ScenarioWorld {
       wrapHost: this.faults.wrapHost,
     });
     if (carried?.hostFault) this.faults.setHostFault(carried.hostFault);
-    this.counter = new BankCounter({ store: this.pos.store, clock: this.clock, branch: APP_BRANCH });
+    this.counter = new BankCounter({ store: this.pos.store, clock: this.clock, branch: DEFAULT_BRANCH });
     this.current = (carried?.current ? this.known.get(carried.current) : null) ?? s.card;
     // Every card the scenario names is in the bank's books from the start (a carry-over on
     // 21 June moves its balances even if it is first inserted later).
