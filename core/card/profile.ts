@@ -38,7 +38,7 @@ const profileObject = z
     label: z.string().min(1).describe('Short description shown in the wallet (Chinese)'),
     labelEn: z.string().optional().describe('Short description in English'),
     generation: z
-      .union([z.literal(1), z.literal(2), z.literal(3)])
+      .union([z.literal(1), z.literal(2), z.literal(3)], { error: 'must be 1, 2 or 3 (a number, not text)' })
       .describe('Card generation: 1 social security only, 2 adds medical + financial, 3 adds the card PIN'),
     status: z
       .enum(['active', 'not-activated', 'loss-reported', 'closed'])

@@ -385,11 +385,11 @@ describe('scenario engine: crash', () => {
       'ok crash: after-journal-commit',
       'ok insert',
       'ok amount: 12.50',
-      'crashed pin: 258014',
+      'crashed pin: ******', // masked: the step log goes into reports
       'ok expect: { recovery: { ok: true, payments: 1 }, state: session.gen3/holder, balances: { medicalCurrent: 847.50 } }',
     ]);
     expect(r.log.join('\n')).toMatch(
-      /killed \(SIGKILL\) at after-journal-commit during line 8 \(pin: 258014\)/,
+      /killed \(SIGKILL\) at after-journal-commit during line 8 \(pin: \*{6}\)/,
     );
     expect(r.trace).toMatch(/VERIFY PIN/); // the child's exchanges are in the trace too
   });

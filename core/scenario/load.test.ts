@@ -122,7 +122,7 @@ describe('scenario loader: broken files name the file, line, column and field', 
     expect(list.map(formatIssue)).toEqual([
       `${r.file}:1:7: name: must be the scenario name as text`,
       `${r.file}:4:13: steps[0].amount: must be yuan as text in quotes, e.g. "12.50" (a bare 12.50 is read as a float)`,
-      `${r.file}:5:10: steps[1].pin: must be the PIN as digits in quotes, e.g. "258014"`,
+      `${r.file}:5:10: steps[1].pin: must be the PIN as digits in quotes, e.g. "012345"`,
     ]);
     expect(list[0]!.file).toBe(r.file);
   });
@@ -167,7 +167,7 @@ steps:
       "4:5 steps[0]: unknown step 'insret' (did you mean 'insert'?); steps are insert, remove, amount, pin, password, cancel, timeout, host, clock, counter, sync, settle, reconcile, refund, fault, crash, expect",
       "5:5 steps[1].pinn: unknown step 'pinn' (did you mean 'pin'?); steps are insert, remove, amount, pin, password, cancel, timeout, host, clock, counter, sync, settle, reconcile, refund, fault, crash, expect",
       "6:5 steps[2]: a step has exactly one key, this one has 2 (amount, pin): put each on its own '- ' line",
-      '8:5 steps[3]: \'pin\' needs a value, e.g. pin: "258014"',
+      '8:5 steps[3]: \'pin\' needs a value, e.g. pin: "012345"',
       '9:5 steps[4]: a step is a word (insert) or one key with its value (amount: "12.50")',
     ]);
   });
@@ -244,7 +244,7 @@ steps:
       '7:9 steps[1].insert.card.card: is required (object)',
       '7:9 steps[1].insert.card.holder: is required (object)',
       '7:9 steps[1].insert.card.pin: is required (string)',
-      '9:21 steps[1].insert.card.generation: Invalid input',
+      '9:21 steps[1].insert.card.generation: must be 1, 2 or 3 (a number, not text)',
     ]);
   });
 

@@ -396,8 +396,8 @@ function unknownStep(kind: string): string {
 function example(kind: StepKind): string {
   const e: Partial<Record<StepKind, string>> = {
     amount: 'amount: "12.50"',
-    pin: 'pin: "258014"',
-    password: 'password: "246810"',
+    pin: 'pin: "012345"',
+    password: 'password: "012345"',
     host: 'host: down',
     clock: 'clock: 2026-06-21',
     counter: 'counter: unblock',
@@ -508,24 +508,35 @@ export function durationMs(text: string): number {
   return (((d! * 24 + h!) * 60 + min!) * 60 + s!) * 1000 + ms!;
 }
 
-/** The step as written, on one line: `amount: {yuan: "12.50", method: reserve}`. */
+/** Step keys and counter fields that carry a PIN or password: never shown in logs or reports. */
+const SECRET_KEYS = new Set(['pin', 'password', 'old', 'new', 'newPin', 'oldPin']);
+
+/**
+ * The step as written, on one line: `amount: {yuan: "12.50", method: reserve}`. PINs and
+ * passwords are masked (`pin: ******`): this text goes into the step log, JUnit reports and
+ * error messages.
+ */
 function stepText(raw: unknown): string {
   if (typeof raw === 'string') return raw;
   const [k, v] = Object.entries(raw as Record<string, unknown>)[0] ?? ['?', null];
   if (v === null || v === undefined) return k;
-  const shown = (x: unknown): string =>
-    x !== null && typeof x === 'object'
-      ? Array.isArray(x)
-        ? `[${x.map(shown).join(', ')}]`
-        : 'id' in x && 'generation' in x
-          ? `<inline card ${String((x as { id: unknown }).id)}>`
-          : `{ ${Object.entries(x)
-              .map(([a, b]) => `${a}: ${shown(b)}`)
-              .join(', ')} }`
-      : typeof x === 'string'
-        ? x
-        : String(x);
-  const text = `${k}: ${shown(v)}`;
+  const masked = (x: unknown): string =>
+    x !== null && typeof x === 'object' ? '******' : '*'.repeat(Math.max(1, String(x).length));
+  const shown = (x: unknown, key: string): string =>
+    SECRET_KEYS.has(key)
+      ? masked(x)
+      : x !== null && typeof x === 'object'
+        ? Array.isArray(x)
+          ? `[${x.map((y) => shown(y, '')).join(', ')}]`
+          : 'id' in x && 'generation' in x
+            ? `<inline card ${String((x as { id: unknown }).id)}>`
+            : `{ ${Object.entries(x)
+                .map(([a, b]) => `${a}: ${shown(b, a)}`)
+                .join(', ')} }`
+        : typeof x === 'string'
+          ? x
+          : String(x);
+  const text = `${k}: ${shown(v, k)}`;
   return text.length > 200 ? `${text.slice(0, 197)}…` : text;
 }
 

@@ -39,12 +39,12 @@ const moneyValue = z
 
 const digitsText = (what: string) =>
   z
-    .string({ error: hint(`must be the ${what} as digits in quotes, e.g. "258014"`) })
+    .string({ error: hint(`must be the ${what} as digits in quotes, e.g. "012345"`) })
     .regex(/^[0-9]{1,12}$/, `must be the ${what} as 1 to 12 digits`);
 
 const sixDigits = (what: string) =>
   z
-    .string({ error: hint(`must be the ${what} as six digits in quotes, e.g. "258014"`) })
+    .string({ error: hint(`must be the ${what} as six digits in quotes, e.g. "012345"`) })
     .regex(/^[0-9]{6}$/, `must be the ${what} as six digits`);
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
