@@ -63,22 +63,49 @@ export interface VpcdBridgeEvents {
   control: [code: number];
 }
 
-/** Splits a byte stream into vpcd frames; keeps a partial frame until the rest arrives. */
+/**
+ * Splits a byte stream into vpcd frames; keeps a partial frame until the rest arrives. The
+ * chunks of a partial frame are joined once, when it is complete: a frame dribbled in byte by
+ * byte costs linear time, not quadratic.
+ */
 export class FrameReader {
-  private buffer: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private length = 0;
+
+  /** Bytes buffered for a frame not yet complete. */
+  get pending(): number {
+    return this.length;
+  }
+
+  private byteAt(i: number): number {
+    for (const c of this.chunks) {
+      if (i < c.length) return c[i]!;
+      i -= c.length;
+    }
+    throw new RangeError(`byte ${i} is beyond the ${this.length} bytes buffered`);
+  }
 
   push(chunk: Buffer): Buffer[] {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    if (chunk.length) {
+      this.chunks.push(chunk);
+      this.length += chunk.length;
+    }
     const frames: Buffer[] = [];
-    while (this.buffer.length >= 2) {
-      const len = this.buffer.readUInt16BE(0);
-      if (this.buffer.length < 2 + len) break;
-      frames.push(this.buffer.subarray(2, 2 + len));
-      this.buffer = this.buffer.subarray(2 + len);
+    while (this.length >= 2) {
+      const end = 2 + ((this.byteAt(0) << 8) | this.byteAt(1));
+      if (this.length < end) break;
+      const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
+      frames.push(all.subarray(2, end));
+      const rest = all.subarray(end);
+      this.chunks = rest.length ? [rest] : [];
+      this.length = rest.length;
     }
     return frames;
   }
 }
+
+/** What the bridge answers for a card that failed (threw, or answered what no frame can carry). */
+const CARD_FAULT = Uint8Array.of(0x6f, 0x00);
 
 export function encodeFrame(payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(2 + payload.length);
@@ -192,7 +219,7 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
       const was = this.isConnected;
       this.isConnected = false;
       this.socket = null;
-      this.card.powerOff();
+      this.cardControl(() => this.card.powerOff());
       if (was)
         this.emit(
           'disconnected',
@@ -220,23 +247,34 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
     }
   }
 
+  /** A power control of the card. A card that fails it must not take the bridge down. */
+  private cardControl(action: () => unknown): void {
+    try {
+      action();
+    } catch {
+      // The card is left as it is: vpcd expects no answer to power controls, and the card's
+      // next answers (6F00 if it throws) tell the reader what state it is in.
+    }
+  }
+
   private handle(socket: Socket, frame: Buffer): void {
     if (frame.length === 1) {
       const code = frame[0]!;
       this.emit('control', code);
       switch (code) {
         case VPCD_CONTROL.POWER_OFF:
-          this.card.powerOff();
-          return;
+          return this.cardControl(() => this.card.powerOff());
         case VPCD_CONTROL.POWER_ON:
-          this.card.powerOn();
-          return;
+          return this.cardControl(() => this.card.powerOn());
         case VPCD_CONTROL.RESET:
-          this.card.reset();
+          return this.cardControl(() => this.card.reset());
+        case VPCD_CONTROL.GET_ATR: {
+          // A card that cannot give its ATR answers an empty one: vpcd reads that as no card.
+          let atr: Uint8Array = new Uint8Array(0);
+          this.cardControl(() => (atr = this.card.atr));
+          socket.write(encodeFrame(atr.length <= 0xffff ? atr : new Uint8Array(0)));
           return;
-        case VPCD_CONTROL.GET_ATR:
-          socket.write(encodeFrame(this.card.atr));
-          return;
+        }
         default:
           return; // unknown control: vpcd expects no answer
       }
@@ -245,8 +283,10 @@ export class VpcdBridge extends EventEmitter<VpcdBridgeEvents> {
     let resp: Uint8Array;
     try {
       resp = this.card.transmit(frame);
+      // An answer a frame cannot carry (over 65,535 bytes) is a card fault too.
+      if (resp.length > 0xffff) resp = CARD_FAULT;
     } catch {
-      resp = Uint8Array.of(0x6f, 0x00); // a card fault must not take the bridge down
+      resp = CARD_FAULT; // a card fault must not take the bridge down
     }
     if (socket.destroyed) return; // pulled out while it worked: no answer reaches the reader
     this.trace?.record(this.readerName, frame, resp);

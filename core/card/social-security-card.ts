@@ -455,11 +455,18 @@ export class SocialSecurityCard implements ApduCard {
     return true;
   }
 
-  /** Common PIN check: answers null when the PIN matched, else the response to send. */
-  private checkPin(pin: string): Uint8Array | null {
+  /**
+   * Common PIN check: answers null when the PIN matched, else the response to send. A match
+   * resets the counter unless `resetOnMatch` is false (the caller's own single write does it).
+   */
+  private checkPin(pin: string, resetOnMatch = true): Uint8Array | null {
     const s = this.stateValue;
     if (verifySecret(s.pinHash, pin)) {
-      if (s.pinTriesLeft !== s.pinRetryLimit && !this.persist({ ...s, pinTriesLeft: s.pinRetryLimit })) {
+      if (
+        resetOnMatch &&
+        s.pinTriesLeft !== s.pinRetryLimit &&
+        !this.persist({ ...s, pinTriesLeft: s.pinRetryLimit })
+      ) {
         return response(SW.MEMORY_FAILURE);
       }
       return null;
@@ -520,7 +527,8 @@ export class SocialSecurityCard implements ApduCard {
     // The card refuses a new PIN that is not six digits, and the initial PIN 123456 as a
     // new PIN (interface spec error -36 不能改为初始密码).
     if (!/^[0-9]{6}$/.test(newPin) || newPin === INITIAL_PIN) return response(SW.WRONG_DATA);
-    const fail = this.checkPin(oldPin);
+    // The counter reset and the new PIN go in one write: a refused write (6581) changes nothing.
+    const fail = this.checkPin(oldPin, false);
     if (fail) return fail;
     const s = this.stateValue;
     if (
