@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { openPosSystem } from '../pos/pos-system.ts';
+import { openPosSystem, type PosSystem } from '../pos/pos-system.ts';
 import { PendingReversals } from '../pos/pending-reversals.ts';
 import { resolveCard } from '../card/wallet.ts';
 import { encodePinBcd } from '../card/codec.ts';
@@ -201,143 +201,18 @@ interface HostRecordRow {
  *   payment the till approved is in both books.
  */
 export function checkRecovery(dbPath: string): RecoveryCheck {
-  const problems: string[] = [];
   const pos = openPosSystem({ dbPath, clock: clockFrom(CHILD_CLOCK_START) });
   try {
     const db = pos.store.db;
     const ledger = pos.ledger;
-
-    // The host's books: card balances against the journal.
-    for (const i of pos.store.ledger.checkConsistency()) {
-      problems.push(
-        `account ${i.accountId} (${i.kind}${i.cardId ? ` of ${i.cardId}` : ''}) holds ${i.balanceFen} fen, its journal ${i.journalFen}`,
-      );
-    }
-    // The terminal's books.
-    const balanced = ledger.checkBalanced();
-    if (!balanced.balanced) {
-      problems.push(`terminal journal unbalanced (total ${balanced.totalFen} fen)`);
-      for (const u of balanced.unbalanced) problems.push(`terminal ${u.paymentId}: ${u.detail}`);
-    }
-
-    // Terminal against host, by id.
-    const rows = db
-      .prepare<[string], HostRecordRow>('SELECT * FROM host_records WHERE terminal_id = ? ORDER BY rowid')
-      .all(ledger.terminalId);
-    const records: HostRecord[] = rows.map((r) => ({
-      paymentId: r.payment_id,
-      kind: r.kind,
-      refPaymentId: r.ref_payment_id,
-      terminalId: r.terminal_id,
-      cardId: r.card_id,
-      method: r.method,
-      amountFen: r.amount_fen,
-      split: splitFromColumns(r),
-      advancedFen: r.advanced_fen,
-      createdAt: r.created_at,
-      appliedAt: r.applied_at,
-    }));
-    const unbooked = new PendingReversals(db).reversedUnbooked();
-    const netZero = (id: string) => unbooked.has(id) || (id.endsWith('-R') && unbooked.has(id.slice(0, -2)));
-    const rec = ledger.reconcile(records);
-    for (const m of rec.mismatches) {
-      // Queued, not forwarded yet: the queue check below covers it; the forwarder will send it.
-      if (m.kind === 'not-yet-forwarded') continue;
-      if (m.kind === 'missing-at-terminal' && netZero(m.paymentId)) continue;
-      const what =
-        m.kind === 'missing-at-host'
-          ? 'LOST at the host'
-          : m.kind === 'missing-at-terminal'
-            ? 'applied at the host, LOST at the terminal'
-            : m.kind;
-      problems.push(`${m.paymentId}: ${what} (${m.detail})`);
-    }
-
-    // Money moved at the host ⇔ a host record, once.
-    // (A second charge for one sale would be a host record the terminal does not know: above.)
-    const posted = new Set(
-      db
-        .prepare<[], string>(
-          "SELECT DISTINCT txn_id FROM journal WHERE kind IN ('payment', 'refund', 'reversal')",
-        )
-        .pluck()
-        .all(),
-    );
+    const problems = checkBooks(pos);
     const hostIds = new Set(db.prepare<[], string>('SELECT payment_id FROM host_records').pluck().all());
-    for (const id of posted) {
-      if (!hostIds.has(id)) problems.push(`${id}: money moved at the host with no host record`);
-    }
-    for (const r of rows) {
-      const covered = r.medical_current_fen + r.medical_prior_fen + r.reserve_fen;
-      if (covered > 0 && !posted.has(r.payment_id))
-        problems.push(`${r.payment_id}: host record without its posting`);
-    }
-
-    // The forward queue.
-    const noQueueRow = db
-      .prepare<[string], string>(
-        `SELECT p.payment_id FROM terminal_payments p LEFT JOIN forward_queue q ON q.payment_id = p.payment_id
-         WHERE p.terminal_id = ? AND q.payment_id IS NULL`,
-      )
-      .pluck()
-      .all(ledger.terminalId);
-    for (const id of noQueueRow) problems.push(`${id}: no forward-queue row (neither queued nor confirmed)`);
-    for (const e of ledger.forwardQueue('sent')) {
-      if (!hostIds.has(e.paymentId)) problems.push(`${e.paymentId}: marked sent but not at the host`);
-    }
-    const reversalsDone = db
-      .prepare<[], { reversal_id: string; payment_id: string }>(
-        "SELECT reversal_id, payment_id FROM pending_host_reversals WHERE outcome = 'reversed'",
-      )
-      .all();
-    for (const r of reversalsDone) {
-      if (!hostIds.has(r.reversal_id))
-        problems.push(`${r.reversal_id}: reversal marked done but not at the host`);
-    }
-
-    // Settlements add up; carry-overs are all or nothing.
-    const settlements = db
-      .prepare<[], { business_date: string; version: number; total_fen: number; parts: number }>(
-        `SELECT business_date, version, total_fen,
-                medical_current_fen + medical_prior_fen + reserve_fen + cash_fen AS parts
-         FROM terminal_settlements`,
-      )
-      .all();
-    for (const s of settlements) {
-      if (s.total_fen !== s.parts)
-        problems.push(`settlement ${s.business_date} v${s.version}: total ${s.total_fen} ≠ parts ${s.parts}`);
-    }
-    const carryOvers = db
-      .prepare<[], { year: number; cards: number }>('SELECT year, cards FROM host_carry_overs')
-      .all();
-    const carried = db
-      .prepare<[], { year: string; n: number }>(
-        `SELECT substr(txn_id, 12, 4) AS year, COUNT(DISTINCT txn_id) AS n FROM journal
-         WHERE kind = 'carry-over' GROUP BY year`,
-      )
-      .all();
-    for (const c of carried) {
-      const done = carryOvers.find((y) => String(y.year) === c.year);
-      if (!done) problems.push(`carry-over ${c.year}: ${c.n} cards moved but the year is not recorded`);
-      else if (done.cards !== c.n)
-        problems.push(`carry-over ${c.year}: ${c.n} cards moved, ${done.cards} recorded`);
-    }
 
     // PIN counters never given back; what the till approved is in both books.
     const exp = readExpectations(dbPath);
     for (const [cardId, tries] of Object.entries(exp?.pinTriesLeft ?? {})) {
       const now = pos.store.ledger.getSecurity(cardId)?.pinTriesLeft;
       if (now !== tries) problems.push(`card ${cardId}: PIN tries left ${now}, expected ${tries}`);
-    }
-    for (const s of db
-      .prepare<[], { card_id: string; pin_tries_left: number; pin_retry_limit: number }>(
-        'SELECT card_id, pin_tries_left, pin_retry_limit FROM card_security',
-      )
-      .all()) {
-      if (s.pin_tries_left > s.pin_retry_limit)
-        problems.push(
-          `card ${s.card_id}: ${s.pin_tries_left} PIN tries left, above the limit ${s.pin_retry_limit}`,
-        );
     }
     for (const id of readApproved(dbPath)) {
       if (!ledger.payment(id)) problems.push(`${id}: approved at the till, LOST from the terminal's books`);
@@ -350,6 +225,148 @@ export function checkRecovery(dbPath: string): RecoveryCheck {
   } finally {
     pos.close();
   }
+}
+
+/**
+ * The checks that hold for any till's file at any time after a restart, whatever it ran:
+ * terminal against host by id (none lost, none doubled; queued and net-zero reversals
+ * excepted), money moved at the host ⇔ a host record, card balances equal the journal, the
+ * terminal's books balance, the forward queue and the reversals owed hold together,
+ * settlements add up, a carry-over year is all or nothing, no PIN counter above its limit.
+ * Returns the problems found (empty: all hold).
+ */
+export function checkBooks(pos: PosSystem): string[] {
+  const problems: string[] = [];
+  const db = pos.store.db;
+  const ledger = pos.ledger;
+
+  // The host's books: card balances against the journal.
+  for (const i of pos.store.ledger.checkConsistency()) {
+    problems.push(
+      `account ${i.accountId} (${i.kind}${i.cardId ? ` of ${i.cardId}` : ''}) holds ${i.balanceFen} fen, its journal ${i.journalFen}`,
+    );
+  }
+  // The terminal's books.
+  const balanced = ledger.checkBalanced();
+  if (!balanced.balanced) {
+    problems.push(`terminal journal unbalanced (total ${balanced.totalFen} fen)`);
+    for (const u of balanced.unbalanced) problems.push(`terminal ${u.paymentId}: ${u.detail}`);
+  }
+
+  // Terminal against host, by id.
+  const rows = db
+    .prepare<[string], HostRecordRow>('SELECT * FROM host_records WHERE terminal_id = ? ORDER BY rowid')
+    .all(ledger.terminalId);
+  const records: HostRecord[] = rows.map((r) => ({
+    paymentId: r.payment_id,
+    kind: r.kind,
+    refPaymentId: r.ref_payment_id,
+    terminalId: r.terminal_id,
+    cardId: r.card_id,
+    method: r.method,
+    amountFen: r.amount_fen,
+    split: splitFromColumns(r),
+    advancedFen: r.advanced_fen,
+    createdAt: r.created_at,
+    appliedAt: r.applied_at,
+  }));
+  const unbooked = new PendingReversals(db).reversedUnbooked();
+  const netZero = (id: string) => unbooked.has(id) || (id.endsWith('-R') && unbooked.has(id.slice(0, -2)));
+  const rec = ledger.reconcile(records);
+  for (const m of rec.mismatches) {
+    // Queued, not forwarded yet: the queue check below covers it; the forwarder will send it.
+    if (m.kind === 'not-yet-forwarded') continue;
+    if (m.kind === 'missing-at-terminal' && netZero(m.paymentId)) continue;
+    const what =
+      m.kind === 'missing-at-host'
+        ? 'LOST at the host'
+        : m.kind === 'missing-at-terminal'
+          ? 'applied at the host, LOST at the terminal'
+          : m.kind;
+    problems.push(`${m.paymentId}: ${what} (${m.detail})`);
+  }
+
+  // Money moved at the host ⇔ a host record, once.
+  // (A second charge for one sale would be a host record the terminal does not know: above.)
+  const posted = new Set(
+    db
+      .prepare<[], string>(
+        "SELECT DISTINCT txn_id FROM journal WHERE kind IN ('payment', 'refund', 'reversal')",
+      )
+      .pluck()
+      .all(),
+  );
+  const hostIds = new Set(db.prepare<[], string>('SELECT payment_id FROM host_records').pluck().all());
+  for (const id of posted) {
+    if (!hostIds.has(id)) problems.push(`${id}: money moved at the host with no host record`);
+  }
+  for (const r of rows) {
+    const covered = r.medical_current_fen + r.medical_prior_fen + r.reserve_fen;
+    if (covered > 0 && !posted.has(r.payment_id))
+      problems.push(`${r.payment_id}: host record without its posting`);
+  }
+
+  // The forward queue.
+  const noQueueRow = db
+    .prepare<[string], string>(
+      `SELECT p.payment_id FROM terminal_payments p LEFT JOIN forward_queue q ON q.payment_id = p.payment_id
+       WHERE p.terminal_id = ? AND q.payment_id IS NULL`,
+    )
+    .pluck()
+    .all(ledger.terminalId);
+  for (const id of noQueueRow) problems.push(`${id}: no forward-queue row (neither queued nor confirmed)`);
+  for (const e of ledger.forwardQueue('sent')) {
+    if (!hostIds.has(e.paymentId)) problems.push(`${e.paymentId}: marked sent but not at the host`);
+  }
+  const reversalsDone = db
+    .prepare<[], { reversal_id: string; payment_id: string }>(
+      "SELECT reversal_id, payment_id FROM pending_host_reversals WHERE outcome = 'reversed'",
+    )
+    .all();
+  for (const r of reversalsDone) {
+    if (!hostIds.has(r.reversal_id))
+      problems.push(`${r.reversal_id}: reversal marked done but not at the host`);
+  }
+
+  // Settlements add up; carry-overs are all or nothing.
+  const settlements = db
+    .prepare<[], { business_date: string; version: number; total_fen: number; parts: number }>(
+      `SELECT business_date, version, total_fen,
+              medical_current_fen + medical_prior_fen + reserve_fen + cash_fen AS parts
+       FROM terminal_settlements`,
+    )
+    .all();
+  for (const s of settlements) {
+    if (s.total_fen !== s.parts)
+      problems.push(`settlement ${s.business_date} v${s.version}: total ${s.total_fen} ≠ parts ${s.parts}`);
+  }
+  const carryOvers = db
+    .prepare<[], { year: number; cards: number }>('SELECT year, cards FROM host_carry_overs')
+    .all();
+  const carried = db
+    .prepare<[], { year: string; n: number }>(
+      `SELECT substr(txn_id, 12, 4) AS year, COUNT(DISTINCT txn_id) AS n FROM journal
+       WHERE kind = 'carry-over' GROUP BY year`,
+    )
+    .all();
+  for (const c of carried) {
+    const done = carryOvers.find((y) => String(y.year) === c.year);
+    if (!done) problems.push(`carry-over ${c.year}: ${c.n} cards moved but the year is not recorded`);
+    else if (done.cards !== c.n)
+      problems.push(`carry-over ${c.year}: ${c.n} cards moved, ${done.cards} recorded`);
+  }
+
+  for (const s of db
+    .prepare<[], { card_id: string; pin_tries_left: number; pin_retry_limit: number }>(
+      'SELECT card_id, pin_tries_left, pin_retry_limit FROM card_security',
+    )
+    .all()) {
+    if (s.pin_tries_left > s.pin_retry_limit)
+      problems.push(
+        `card ${s.card_id}: ${s.pin_tries_left} PIN tries left, above the limit ${s.pin_retry_limit}`,
+      );
+  }
+  return problems;
 }
 
 function readExpectations(dbPath: string): Expectations | null {
