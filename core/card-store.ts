@@ -55,6 +55,9 @@ export function openCardStore(
 
   const importCard = db.transaction((profile: CardProfile) => {
     const cardId = profile.card.number;
+    // Checked again under the write lock: another till on the same file may have imported the
+    // card since we looked (its opening fundings would then be posted twice: DUPLICATE_TXN).
+    if (ledger.getCard(cardId)) return;
     ledger.upsertCard({
       cardId,
       profileId: profile.id,
@@ -80,7 +83,7 @@ export function openCardStore(
     db,
     open(profile, options = {}) {
       const cardId = profile.card.number;
-      if (!ledger.getCard(cardId)) importCard(profile);
+      if (!ledger.getCard(cardId)) importCard.immediate(profile);
       // Hash the fixture's PIN only for a card the ledger has never seen (scrypt is slow on purpose).
       const stored =
         ledger.getSecurity(cardId) ??

@@ -38,11 +38,11 @@ describe('openLedgerDb pragmas', () => {
     withDb(tmp.file('wal.db'), (db) => expect(db.pragma('journal_mode', { simple: true })).toBe('wal'));
   });
 
-  it('sets synchronous=FULL, foreign_keys=ON and busy_timeout=5000', () => {
+  it('sets synchronous=FULL, foreign_keys=ON and busy_timeout=30000', () => {
     withDb(tmp.file('pragmas.db'), (db) => {
       expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
       expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
-      expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+      expect(db.pragma('busy_timeout', { simple: true })).toBe(30_000);
     });
   });
 

@@ -381,28 +381,70 @@ export class PosTerminal {
     if (outcome) return outcome;
     if (record) {
       const balancesAfter = await host.balances(input.card.cardNumber).catch(() => null);
-      return this.o.db.transaction(() =>
-        this.commit(input, at, record!.split, 'online', balancesAfter, record!),
-      )();
+      // IMMEDIATE, as every write transaction here: commit() reads before it writes, and a
+      // deferred transaction's read-to-write upgrade fails at once with SQLITE_BUSY when another
+      // till on the same file has written meanwhile (busy_timeout does not cover it).
+      try {
+        return this.o.db
+          .transaction(() => this.commit(input, at, record!.split, 'online', balancesAfter, record!))
+          .immediate();
+      } catch (e) {
+        // The host applied the debit but the till could not book it: no receipt can be handed
+        // out, and the holder must not pay for a sale the till declines.
+        throw await this.reverseUnbooked(input, e);
+      }
     }
-    // Offline (gen 3 medical, host unreachable): split against the terminal's balance list.
-    const cached = this.cache.get(input.card.cardNumber, at);
-    if (!cached) throw fail('HOST_DOWN', 'host unreachable and no balance list for this card');
-    const s = splitMedical(input.amountFen, cached, this.o.medicalOrder, this.o.shortfall);
-    if (!s.ok) {
-      throw fail(
-        'INSUFFICIENT_FUNDS',
-        `medical accounts short by ${yuan(s.shortfallFen)} yuan (offline balance list)`,
+    // Offline (gen 3 medical, host unreachable): split against the terminal's balance list,
+    // read under the write lock so that two tills on one file cannot both spend the same
+    // balance (read, split and the list's update are one transaction).
+    return this.o.db
+      .transaction(() => {
+        const cached = this.cache.get(input.card.cardNumber, at);
+        if (!cached) throw fail('HOST_DOWN', 'host unreachable and no balance list for this card');
+        const s = splitMedical(input.amountFen, cached, this.o.medicalOrder, this.o.shortfall);
+        if (!s.ok) {
+          throw fail(
+            'INSUFFICIENT_FUNDS',
+            `medical accounts short by ${yuan(s.shortfallFen)} yuan (offline balance list)`,
+          );
+        }
+        // What the balance list holds once this payment is taken off it.
+        const balancesAfter: HostBalances = {
+          reserve: cached.reserve,
+          medicalCurrent:
+            cached.medicalCurrent === null ? null : cached.medicalCurrent - s.split.medicalCurrentFen,
+          medicalPrior: cached.medicalPrior === null ? null : cached.medicalPrior - s.split.medicalPriorFen,
+        };
+        return this.commit(input, at, s.split, 'offline', balancesAfter, null);
+      })
+      .immediate();
+  }
+
+  /**
+   * Reverses at the host a debit it applied that the terminal could not record, kept owed
+   * (pending_host_reversals, retried by sync) until the host confirms it; returns the failure
+   * the till declines with.
+   */
+  private async reverseUnbooked(input: DebitInput, cause: unknown): Promise<ActorFailure> {
+    const reversalId = `${input.paymentId}-R`;
+    const at = this.o.clock();
+    let reversed: boolean;
+    try {
+      const owed = new PendingReversals(this.o.db);
+      owed.add(reversalId, input.paymentId, input.card.cardNumber, at);
+      reversed = await owed.settle(this.o.host, reversalId, at);
+    } catch {
+      // Not even the owed reversal could be written: ask the host directly.
+      reversed = await this.o.host.reverse(reversalId, input.paymentId, at.toISOString()).then(
+        () => true,
+        () => false,
       );
     }
-    // What the balance list holds once this payment is taken off it.
-    const balancesAfter: HostBalances = {
-      reserve: cached.reserve,
-      medicalCurrent:
-        cached.medicalCurrent === null ? null : cached.medicalCurrent - s.split.medicalCurrentFen,
-      medicalPrior: cached.medicalPrior === null ? null : cached.medicalPrior - s.split.medicalPriorFen,
-    };
-    return this.o.db.transaction(() => this.commit(input, at, s.split, 'offline', balancesAfter, null))();
+    const why = cause instanceof Error ? cause.message : String(cause);
+    return fail(
+      'DECLINED',
+      `the till could not record the payment (${why}): ${reversed ? 'reversed at the host' : 'reversal owed to the host'}`,
+    );
   }
 
   /**
