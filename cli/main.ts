@@ -7,6 +7,7 @@ import { cmdCounter } from './counter-commands.ts';
 import { cmdConformance } from './conformance-command.ts';
 import { cmdRecord } from './record-command.ts';
 import { cmdRun } from './run-command.ts';
+import { cmdHost } from './host-command.ts';
 import { fromHex, toHex, HexError } from '../core/card/hex.ts';
 import { loadWallet, resolveCard, BUNDLED_CARDS_DIR } from '../core/card/wallet.ts';
 import { ProfileError, type CardProfile } from '../core/card/profile.ts';
@@ -63,6 +64,11 @@ Usage:
                                                  run scenario files (YAML, docs/scenarios.md) in
                                                  parallel; exit 0 all passed, 1 invalid file,
                                                  2 a scenario failed
+  sscard host serve --pg <postgresql url> [--listen <address:port>] [--token <secret>]
+                                                 run the central host for many terminals
+                                                 (docs/central-host.md)
+  sscard host status [--url <host url>] [--json] terminals seen, queue depths, last sync,
+                                                 reconciliation per terminal, chain totals
   sscard help | --help
 
 <card> is a card profile JSON file or the id of a bundled card (see 'sscard cards').
@@ -501,6 +507,8 @@ export async function run(argv: string[], io: CliIo = processIo, signal?: AbortS
         return await cmdConformance(rest, io);
       case 'record':
         return await cmdRecord(rest, io);
+      case 'host':
+        return await cmdHost(rest, io, signal);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }

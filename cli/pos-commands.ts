@@ -5,11 +5,12 @@ import { resolveCard } from '../core/card/wallet.ts';
 import { ProfileError, type CardProfile } from '../core/card/profile.ts';
 import { openCardStore } from '../core/card-store.ts';
 import { BankCounter } from '../core/bank/counter.ts';
-import { openPosSystem, type PosSystem } from '../core/pos/pos-system.ts';
+import { openPosSystem, type HostChoiceOptions, type PosSystem } from '../core/pos/pos-system.ts';
 import { runPayment } from '../core/pos/run-payment.ts';
 import { yuan } from '../core/pos/receipt.ts';
+import { MAX_AMOUNT_FEN } from '../state-machines/types.ts';
 import { renderMessage } from '../state-machines/messages.ts';
-import type { LinkState, PaymentMethod } from '../core/host/types.ts';
+import type { Host, LinkState, PaymentMethod } from '../core/host/types.ts';
 import { VirtualReader } from '../device/virtual-reader.ts';
 import { PcscReader } from '../device/pcsc-reader.ts';
 import { listPcscReaders, matchReader } from '../device/pcsc.ts';
@@ -21,13 +22,27 @@ export function parseYuan(text: string): number {
   if (!m) throw new UsageError(`--amount must be yuan with at most two decimals, e.g. 12.50 (got '${text}')`);
   const fen = Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
   if (fen <= 0) throw new UsageError(`--amount must be more than 0 (got '${text}')`);
+  // Refused here, before a card is read or a line written: the till's own limit.
+  if (fen > MAX_AMOUNT_FEN)
+    throw new UsageError(`--amount must be at most ${yuan(MAX_AMOUNT_FEN)} yuan (got '${text}')`);
   return fen;
 }
 
-async function withPos<T>(
-  opts: Parameters<typeof openPosSystem>[0],
-  fn: (pos: PosSystem) => Promise<T>,
-): Promise<T> {
+/** --host-url / --host-token (or SSCARD_HOST_URL / SSCARD_HOST_TOKEN): the central host; else in-process. */
+const HOST_OPTIONS = {
+  'host-url': { type: 'string' },
+  'host-token': { type: 'string' },
+} as const;
+
+function hostChoice(values: Record<string, unknown>): { hostUrl: string | undefined; hostToken?: string } {
+  const hostUrl = (values['host-url'] as string | undefined) ?? process.env.SSCARD_HOST_URL;
+  if (hostUrl !== undefined && !/^https?:\/\/[^/]+/.test(hostUrl))
+    throw new UsageError(`--host-url must be the central host's http:// URL (got '${hostUrl}')`);
+  const token = values['host-token'] as string | undefined;
+  return { hostUrl: hostUrl || undefined, ...(token ? { hostToken: token } : {}) };
+}
+
+async function withPos<T>(opts: HostChoiceOptions, fn: (pos: PosSystem<Host>) => Promise<T>): Promise<T> {
   const pos = openPosSystem(opts);
   try {
     return await fn(pos);
@@ -37,7 +52,7 @@ async function withPos<T>(
 }
 
 const PAY_HELP = `sscard pay --card <card|reader> --amount <yuan> --pin <digits> [--method medical|reserve]
-           [--host up|down|slow] [--db <file>] [--json]
+           [--host up|down|slow] [--db <file>] [--host-url <url>] [--json]
   Runs one payment end to end at the till: insert the card, enter the amount, the holder's
   PIN (gen 3) or transaction password (gen 2, and the reserve account on gen 3), pay, print the
   outcome and the receipt, remove the card.
@@ -45,6 +60,8 @@ const PAY_HELP = `sscard pay --card <card|reader> --amount <yuan> --pin <digits>
             counter into --db (in-process reader); else a PC/SC reader name
   --pin     gen 3: the card PIN; gen 2 (and --method reserve): the transaction password
   --host    the host link for this payment (default up); gen 3 medical payments work when down
+  --host-url the central host (sscard host serve; default $SSCARD_HOST_URL); without it the
+            in-process host on --db answers (docs/central-host.md)
   Exit 0 approved, 2 declined or refused (the reason is printed), 1 bad input.`;
 
 export async function cmdPay(args: string[], io: CliIo): Promise<number> {
@@ -55,6 +72,7 @@ export async function cmdPay(args: string[], io: CliIo): Promise<number> {
     method: { type: 'string' },
     host: { type: 'string' },
     db: { type: 'string' },
+    ...HOST_OPTIONS,
     json: { type: 'boolean' },
     help: { type: 'boolean' },
   });
@@ -86,7 +104,8 @@ export async function cmdPay(args: string[], io: CliIo): Promise<number> {
   }
   const reader = profile ? new VirtualReader() : pcscReaderFor(cardArg);
 
-  return withPos({ dbPath: dbPathOf(values.db), link, reader, hostTimeoutMs: 1500 }, async (pos) => {
+  const opts = { dbPath: dbPathOf(values.db), link, reader, hostTimeoutMs: 1500, ...hostChoice(values) };
+  return withPos(opts, async (pos) => {
     const t = pos.terminal;
     t.start();
     if (profile) (reader as VirtualReader).insert(pos.register(profile));
@@ -161,6 +180,7 @@ function cardFromLedger(dbPath: string, cardId: string): CardProfile | null {
 export async function cmdSettle(args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {
     db: { type: 'string' },
+    ...HOST_OPTIONS,
     date: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean' },
@@ -171,7 +191,7 @@ export async function cmdSettle(args: string[], io: CliIo): Promise<number> {
     );
     return EXIT.OK;
   }
-  return withPos({ dbPath: dbPathOf(values.db) }, async (pos) => {
+  return withPos({ dbPath: dbPathOf(values.db), ...hostChoice(values) }, async (pos) => {
     const date = (values.date as string | undefined) ?? businessDate(pos.clock());
     if (!isValidBusinessDate(date)) throw new UsageError(`--date must be a date YYYY-MM-DD (got '${date}')`);
     // The day's totals as closed, with what is still waiting for the host now (a sync after
@@ -200,6 +220,7 @@ export async function cmdSettle(args: string[], io: CliIo): Promise<number> {
 export async function cmdReconcile(args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {
     db: { type: 'string' },
+    ...HOST_OPTIONS,
     date: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean' },
@@ -213,7 +234,7 @@ export async function cmdReconcile(args: string[], io: CliIo): Promise<number> {
   const date = values.date as string | undefined;
   if (date !== undefined && !isValidBusinessDate(date))
     throw new UsageError(`--date must be a date YYYY-MM-DD (got '${date}')`);
-  return withPos({ dbPath: dbPathOf(values.db) }, async (pos) => {
+  return withPos({ dbPath: dbPathOf(values.db), ...hostChoice(values) }, async (pos) => {
     const r = await pos.reconcile(date);
     if (values.json) io.out(JSON.stringify(r, null, 2));
     else {
@@ -236,6 +257,7 @@ export async function cmdReconcile(args: string[], io: CliIo): Promise<number> {
 export async function cmdSync(args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {
     db: { type: 'string' },
+    ...HOST_OPTIONS,
     json: { type: 'boolean' },
     help: { type: 'boolean' },
   });
@@ -245,7 +267,7 @@ export async function cmdSync(args: string[], io: CliIo): Promise<number> {
     );
     return EXIT.OK;
   }
-  return withPos({ dbPath: dbPathOf(values.db) }, async (pos) => {
+  return withPos({ dbPath: dbPathOf(values.db), ...hostChoice(values) }, async (pos) => {
     // An operator's sync tries every queued entry now, whatever its retry schedule says.
     const r = await pos.sync({ now: new Date('9999-12-31T23:59:59Z') });
     if (values.json) io.out(JSON.stringify(r, null, 2));

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # One-step set-up on Debian/Ubuntu: the PC/SC stack (pcscd, vsmartcard's vpcd driver,
 # pcsc-tools, the PC/SC headers the `smartcard` addon builds against), a C++ toolchain for
-# native addons, then the npm dependencies exactly as locked.
+# native addons, PostgreSQL (the central host's database in the tests; docs/central-host.md),
+# then the npm dependencies exactly as locked.
 #   SSCARD_SKIP_APT=1  skips the system packages (already installed, or no root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools python3 make g++ ca-certificates chromium fonts-wqy-microhei libxml2-utils"
+PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools python3 make g++ ca-certificates chromium fonts-wqy-microhei libxml2-utils postgresql"
 if [ "${SSCARD_SKIP_APT:-0}" != "1" ]; then
   # shellcheck disable=SC2086
   if dpkg-query -W -f='${Status}\n' $PACKAGES 2>/dev/null | grep -qv 'install ok installed' ||

@@ -23,6 +23,9 @@ export interface CoreOptions {
   pcsc?: PcscAccess & { open(name: string, trace: ApduTrace): CardReader };
   link?: LinkState;
   hostTimeoutMs?: number;
+  /** The central host's URL (docs/central-host.md); absent: the in-process host (the default). */
+  hostUrl?: string;
+  hostToken?: string;
 }
 
 export interface Core {
@@ -123,6 +126,8 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       pcscReader: reader,
       link: options.link ?? 'up',
       ...(options.hostTimeoutMs !== undefined ? { hostTimeoutMs: options.hostTimeoutMs } : {}),
+      ...(options.hostUrl !== undefined ? { hostUrl: options.hostUrl } : {}),
+      ...(options.hostToken !== undefined ? { hostToken: options.hostToken } : {}),
     });
 
   current = open('live', null);

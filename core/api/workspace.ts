@@ -6,7 +6,7 @@ import { BankCounter, DEFAULT_BRANCH } from '../bank/counter.ts';
 import { loadWallet, type WalletCard } from '../card/wallet.ts';
 import type { CardProfile } from '../card/profile.ts';
 import type { SocialSecurityCard } from '../card/social-security-card.ts';
-import type { LinkState } from '../host/types.ts';
+import type { Host, LinkState } from '../host/types.ts';
 import type { Clock } from '../time.ts';
 import { ApduTrace } from '../../device/trace.ts';
 import { VirtualReader } from '../../device/virtual-reader.ts';
@@ -25,6 +25,9 @@ export interface WorkspaceOptions {
   pcscReader?: string | null;
   link?: LinkState;
   hostTimeoutMs?: number;
+  /** The central host's URL (docs/central-host.md); absent: the in-process host. */
+  hostUrl?: string;
+  hostToken?: string;
 }
 
 /**
@@ -36,7 +39,7 @@ export class Workspace {
   readonly mode: 'live' | 'training';
   readonly dbPath: string;
   readonly trace: ApduTrace;
-  readonly pos: PosSystem;
+  readonly pos: PosSystem<Host>;
   readonly counter: BankCounter;
   /** The in-process reader (null while a PC/SC reader is in use). */
   readonly virtualReader: VirtualReader | null;
@@ -76,6 +79,9 @@ export class Workspace {
       wrapHost: this.faults.wrapHost,
       link: options.link ?? 'up',
       ...(options.hostTimeoutMs !== undefined ? { hostTimeoutMs: options.hostTimeoutMs } : {}),
+      // A training sandbox never talks to the chain's central host.
+      hostUrl: options.mode === 'live' ? options.hostUrl : undefined,
+      ...(options.hostToken !== undefined ? { hostToken: options.hostToken } : {}),
     });
     this.counter = new BankCounter({ store: this.pos.store, clock: options.clock, branch: DEFAULT_BRANCH });
     this.virtualReader?.on('card-removed', () => {

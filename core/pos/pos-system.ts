@@ -18,8 +18,10 @@ import { BalanceCache } from './balance-cache.ts';
 import { TerminalLedger, type Reconciliation, type TerminalPayment } from './terminal-ledger.ts';
 import { PosTerminal, DEFAULT_MERCHANT_NAME } from './terminal.ts';
 import { renderReceipt } from './receipt.ts';
-import { forwardPending, type ForwardOptions, type ForwardResult } from './forwarder.ts';
+import { forwardPending, hostRequestOf, type ForwardOptions, type ForwardResult } from './forwarder.ts';
 import { PendingReversals } from './pending-reversals.ts';
+import { HttpHost } from '../host/http-host.ts';
+import type { CardRegistration, TerminalReport } from '../host/server/pg-host.ts';
 
 /**
  * One till on the embedded defaults: a SQLite file holding the cards (their chips' memory),
@@ -44,9 +46,22 @@ export interface PosSystemOptions {
   wrapHost?: (host: InProcessHost) => Host;
 }
 
-export interface PosSystem {
+/**
+ * Choosing the host: the central host by URL (docs/central-host.md), or, with hostUrl
+ * undefined, the in-process host on the terminal's own SQLite file (the embedded default).
+ */
+export interface HostChoiceOptions extends Omit<PosSystemOptions, 'wrapHost'> {
+  hostUrl: string | undefined;
+  /** The central host's shared token (default: SSCARD_HOST_TOKEN). */
+  hostToken?: string | undefined;
+  /** Queued payments per request to the central host (default 200; 1: one by one). */
+  hostBatchSize?: number | undefined;
+  wrapHost?: (host: Host) => Host;
+}
+
+export interface PosSystem<H extends Host = InProcessHost> {
   store: CardStore;
-  host: InProcessHost;
+  host: H;
   ledger: TerminalLedger;
   reader: CardReader;
   terminal: PosTerminal;
@@ -69,22 +84,94 @@ export interface PosSystem {
    * apart (`timedOutReversed`), not as mismatches.
    */
   reconcile(date?: string): Promise<Reconciliation & { timedOutReversed: string[] }>;
+  /**
+   * Resolves when the cards registered so far are known to the host (a central host learns a
+   * card from the terminal; the in-process host shares the terminal's file). With the central
+   * host down it resolves all the same: the registration is resent before the card's next call.
+   */
+  enrolled(): Promise<void>;
   close(): void;
 }
 
-export function openPosSystem(options: PosSystemOptions): PosSystem {
+/** The registration a central host gets for a card: its password only as the stored salted hash. */
+export function cardRegistration(
+  store: CardStore,
+  profile: Pick<CardProfile, 'generation' | 'status' | 'accounts'> & { card: { number: string } },
+  terminalId: string,
+): CardRegistration {
+  const a = profile.accounts;
+  return {
+    cardId: profile.card.number,
+    generation: profile.generation,
+    status: profile.status,
+    passwordHash: store.ledger.getBankPassword(profile.card.number),
+    opening: {
+      reserve: a.reserveFen ?? null,
+      medicalCurrent: a.medicalCurrentFen ?? null,
+      medicalPrior: a.medicalPriorFen ?? null,
+    },
+    terminalId,
+  };
+}
+
+export function openPosSystem(options: HostChoiceOptions): PosSystem<Host>;
+export function openPosSystem(options: PosSystemOptions): PosSystem<InProcessHost>;
+export function openPosSystem(options: PosSystemOptions | HostChoiceOptions): PosSystem<Host> {
+  const hostUrl = 'hostUrl' in options ? options.hostUrl : undefined;
+  const hostToken = 'hostToken' in options ? options.hostToken : undefined;
+  const hostBatchSize = 'hostBatchSize' in options ? options.hostBatchSize : undefined;
+  const wrapHost = options.wrapHost as ((host: Host) => Host) | undefined;
   const clock = options.clock ?? systemClock;
   const store = openCardStore(options.dbPath, clock);
   const medicalOrder = options.medicalOrder ?? 'current-first';
-  const host = new InProcessHost({
-    ledger: store.ledger,
-    db: store.db,
-    clock,
-    medicalOrder,
-    shortfall: options.shortfall ?? 'self-pay',
-    ...(options.hostTimeoutMs !== undefined ? { timeoutMs: options.hostTimeoutMs } : {}),
-    link: options.link ?? 'up',
-  });
+  let remote: HttpHost | null = null;
+  let host: InProcessHost | HttpHost;
+  try {
+    host = hostUrl
+      ? (remote = new HttpHost({
+          url: hostUrl,
+          ...(hostToken !== undefined ? { token: hostToken } : {}),
+          ...(hostBatchSize !== undefined ? { batchSize: hostBatchSize } : {}),
+          ...(options.hostTimeoutMs !== undefined ? { timeoutMs: options.hostTimeoutMs } : {}),
+          link: options.link ?? 'up',
+          // A card this till took payments from, known to its store, for a host that has not
+          // seen it yet (e.g. payments taken offline by an earlier run while the host was down).
+          cardSource: (cardId) => {
+            const row = store.ledger.getCard(cardId);
+            if (!row) return null;
+            const p = JSON.parse(row.profileJson) as Pick<CardProfile, 'accounts'>;
+            return cardRegistration(
+              store,
+              {
+                generation: row.generation,
+                status: row.status,
+                accounts: p.accounts ?? {},
+                card: { number: cardId },
+              },
+              options.terminalId ?? 'T0001',
+            );
+          },
+        }))
+      : new InProcessHost({
+          ledger: store.ledger,
+          db: store.db,
+          clock,
+          medicalOrder,
+          shortfall: options.shortfall ?? 'self-pay',
+          ...(options.hostTimeoutMs !== undefined ? { timeoutMs: options.hostTimeoutMs } : {}),
+          link: options.link ?? 'up',
+        });
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+  const enrolling = new Set<Promise<unknown>>();
+  // A central host hears what this terminal knows about itself after every sync and reconciliation.
+  const report = async (r: Omit<TerminalReport, 'terminalId' | 'merchantId'>) => {
+    await remote
+      ?.report({ terminalId: ledger.terminalId, merchantId: ledger.merchantId, ...r })
+      .catch(() => undefined);
+  };
   const ledger = new TerminalLedger({
     db: store.db,
     clock,
@@ -97,7 +184,7 @@ export function openPosSystem(options: PosSystemOptions): PosSystem {
   const reader = options.reader ?? new VirtualReader(options.trace ? { trace: options.trace } : {});
   const terminal = new PosTerminal({
     reader,
-    host: options.wrapHost ? options.wrapHost(host) : host,
+    host: wrapHost ? wrapHost(host) : host,
     ...(options.psam ? { psam: options.psam } : {}),
     ledger,
     db: store.db,
@@ -116,6 +203,11 @@ export function openPosSystem(options: PosSystemOptions): PosSystem {
     clock,
     register(profile) {
       const card = store.open(profile);
+      if (remote) {
+        const p = remote.enrol(cardRegistration(store, profile, ledger.terminalId)).catch(() => null);
+        enrolling.add(p);
+        void p.finally(() => enrolling.delete(p));
+      }
       // The balance list is downloaded when a card is registered with the till, so that the
       // first gen 3 payment can already be taken offline.
       if (!cache.get(profile.card.number, clock()))
@@ -160,8 +252,22 @@ export function openPosSystem(options: PosSystemOptions): PosSystem {
       return ledger.recordRefund(refundId, paymentId, amountFen, true, { receiptText: receipt('offline') });
     },
     async sync(opts = {}) {
-      const r = await forwardPending(ledger, host, opts);
+      if (remote && remote.link === 'up') {
+        // The central host takes the queued offline payments in batches; the forwarder then
+        // books each one in its order exactly as before (docs/central-host.md).
+        const due = ledger
+          .pendingForwards(opts.now ?? ledger.now())
+          .filter(
+            (e) =>
+              e.payment.kind === 'payment' &&
+              (opts.maxAttempts === undefined || e.attempts < opts.maxAttempts),
+          )
+          .slice(0, opts.limit ?? Infinity);
+        if (due.length > 1) await remote.prefetchForwards(due.map(hostRequestOf));
+      }
+      const r = await forwardPending(ledger, host, opts).finally(() => remote?.clearPrefetched());
       const rev = await new PendingReversals(store.db).settleAll(host, clock());
+      await report({ queueDepth: ledger.pendingCount(), lastSyncAt: clock().toISOString() });
       return { ...r, pending: r.pending + rev.pending, reversalsSettled: rev.settled };
     },
     async reconcile(date) {
@@ -173,10 +279,20 @@ export function openPosSystem(options: PosSystemOptions): PosSystem {
         (m) => !(m.kind === 'missing-at-terminal' && netZero(m.paymentId)),
       );
       const timedOutReversed = [...unbooked].filter((id) => r.mismatches.some((m) => m.paymentId === id));
+      await report({
+        queueDepth: ledger.pendingCount(),
+        reconciliation: mismatches.length === 0 ? 'agree' : 'mismatch',
+        mismatches: mismatches.length,
+        reconciledAt: clock().toISOString(),
+      });
       return { ...r, mismatches, agree: mismatches.length === 0, timedOutReversed };
+    },
+    async enrolled() {
+      await Promise.all([...enrolling]);
     },
     close() {
       terminal.stop();
+      remote?.close();
       store.close();
     },
   };

@@ -1,0 +1,89 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { freshDatabase, releaseTestServer } from '../core/host/server/pg-test-support.ts';
+import { freePort } from '../e2e/central-host/support.ts';
+import { run } from './main.ts';
+import type { CliIo } from './io.ts';
+import { parseListen } from './host-command.ts';
+import { cli } from './run-for-test.ts';
+
+/** sscard host serve / status: the operator's view of the central host (docs/central-host.md). */
+
+afterAll(() => releaseTestServer());
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t) };
+  return { io, out, err };
+}
+
+describe('sscard host', () => {
+  it('serve migrates, prints the URL, answers status, and stops cleanly', async () => {
+    const db = await freshDatabase('cli');
+    const port = await freePort();
+    const stop = new AbortController();
+    const c = capture();
+    const serving = run(
+      ['host', 'serve', '--pg', db.url, '--listen', `127.0.0.1:${port}`],
+      c.io,
+      stop.signal,
+    );
+    const until = Date.now() + 20_000;
+    while (!c.out.some((l) => l.includes('listening')) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(c.out[0]).toMatch(
+      new RegExp(`^Central host listening on http://127\\.0\\.0\\.1:${port} .*schema version 2`),
+    );
+
+    const table = await cli('host', 'status', '--url', `http://127.0.0.1:${port}`);
+    expect(table.code).toBe(0);
+    expect(table.out).toMatch(/no terminal seen yet/);
+    expect(table.out).toMatch(/Chain: 0 terminal\(s\), 0 card\(s\), 0 payment\(s\).*host books balanced/);
+    const json = await cli('host', 'status', '--url', `http://127.0.0.1:${port}`, '--json');
+    expect(JSON.parse(json.out)).toMatchObject({
+      terminals: [],
+      schemaVersion: 2,
+      chain: { booksBalanced: true },
+    });
+
+    stop.abort();
+    expect(await serving).toBe(0);
+    expect(c.out.at(-1)).toBe('Central host stopped (abort).');
+    // Stopped: status says the host cannot be reached, exit 1.
+    const down = await cli('host', 'status', '--url', `http://127.0.0.1:${port}`);
+    expect(down.code).toBe(1);
+    expect(down.err).toMatch(
+      /central host at http:\/\/127\.0\.0\.1:\d+: host at .* unreachable \(ECONNREFUSED\)/,
+    );
+    await db.drop();
+  });
+
+  it('PostgreSQL unreachable is a clear message and exit 1; usage mistakes are exit 64', async () => {
+    const port = await freePort();
+    const r = await cli(
+      'host',
+      'serve',
+      '--pg',
+      `postgresql://sscard:pw@127.0.0.1:${port}/nowhere`,
+      '--listen',
+      '127.0.0.1:0',
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /cannot reach PostgreSQL at postgresql:\/\/sscard:\*\*\*@127\.0\.0\.1:\d+\/nowhere/,
+    );
+    expect(r.err).not.toMatch(/:pw@/);
+    expect((await cli('host', 'serve', '--pg', 'mysql://x', '--listen', '127.0.0.1:0')).code).toBe(64);
+    expect((await cli('host', 'serve', '--pg', 'postgresql://x/y', '--listen', 'nope')).code).toBe(64);
+    expect((await cli('host', 'frobnicate')).code).toBe(64);
+    expect((await cli('host', 'status', '--url', 'ftp://x')).code).toBe(64);
+  });
+
+  it('--listen accepts address:port, :port, port and [v6]:port', () => {
+    expect(parseListen('0.0.0.0:7400')).toEqual({ host: '0.0.0.0', port: 7400 });
+    expect(parseListen(':7401')).toEqual({ host: '127.0.0.1', port: 7401 });
+    expect(parseListen('7402')).toEqual({ host: '127.0.0.1', port: 7402 });
+    expect(parseListen('[::1]:7403')).toEqual({ host: '::1', port: 7403 });
+    expect(() => parseListen('host:99999')).toThrow(/0–65535/);
+  });
+});

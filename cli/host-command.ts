@@ -1,0 +1,232 @@
+import { EXIT, InputError, UsageError, type CliIo } from './io.ts';
+import { parse } from './args.ts';
+import { startHostServer } from '../core/host/server/http-server.ts';
+import { connectionFailure, type HostStatus } from '../core/host/server/pg-host.ts';
+import { HttpHost } from '../core/host/http-host.ts';
+import { HostError, type MedicalOrder, type ShortfallPolicy } from '../core/host/types.ts';
+import { TOKEN_ENV } from '../core/host/server/protocol.ts';
+import { yuan } from '../core/pos/receipt.ts';
+
+/**
+ * `sscard host serve` runs the central host (bank + medical insurance centre) on PostgreSQL for
+ * many terminals; `sscard host status` asks it what it knows about them (docs/central-host.md).
+ */
+
+export const DEFAULT_HOST_PORT = 7400;
+export const HOST_URL_ENV = 'SSCARD_HOST_URL';
+export const PG_URL_ENV = 'SSCARD_PG_URL';
+
+const HELP = `sscard host serve --pg <postgresql url> [--listen <address:port>] [--token <secret>]
+                   [--medical-order current-first|prior-first] [--shortfall self-pay|decline]
+  Runs the central host on PostgreSQL: migrates the database (in order, once), prints the
+  URL terminals use (--host-url), and serves until Ctrl-C or SIGTERM.
+  --pg      PostgreSQL connection URL (default: $${PG_URL_ENV}), e.g.
+            postgresql://sscard@127.0.0.1:5432/sscard
+  --listen  address to bind (default 127.0.0.1:${DEFAULT_HOST_PORT}; 0.0.0.0:7400 serves the network:
+            put TLS and --token in front of it)
+  --token   shared secret every request must carry (default: $${TOKEN_ENV})
+
+sscard host status [--url <host url>] [--token <secret>] [--json]
+  Terminals seen, their queue depth, last sync and reconciliation state, and the chain's totals.
+  --url     the host (default: $${HOST_URL_ENV}, else http://127.0.0.1:${DEFAULT_HOST_PORT})
+
+Exit codes: 0 ok, 1 bad input or host/database unreachable, 64 usage.`;
+
+/** "127.0.0.1:7400", ":7400", "7400", "[::1]:7400" → address and port. */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$|^(\d{1,5})$/.exec(text.trim());
+  if (!m)
+    throw new UsageError(
+      `--listen must be <address>:<port>, e.g. 127.0.0.1:${DEFAULT_HOST_PORT} (got '${text}')`,
+    );
+  const port = Number(m[3] ?? m[4]);
+  if (port > 65535) throw new UsageError(`--listen port must be 0–65535 (got ${port})`);
+  const host = m[1] ?? (m[2] !== undefined && m[2] !== '' ? m[2] : '127.0.0.1');
+  return { host, port };
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+function untilStopped(signal: AbortSignal | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (why: string) => () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(why);
+    };
+    const onInt = stop('SIGINT');
+    const onTerm = stop('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+    signal?.addEventListener('abort', stop('abort'), { once: true });
+  });
+}
+
+async function cmdServe(args: string[], io: CliIo, signal?: AbortSignal): Promise<number> {
+  const { values } = parse(args, {
+    pg: { type: 'string' },
+    listen: { type: 'string' },
+    token: { type: 'string' },
+    'medical-order': { type: 'string' },
+    shortfall: { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(HELP);
+    return EXIT.OK;
+  }
+  const pgUrl = (values.pg as string | undefined) ?? process.env[PG_URL_ENV];
+  if (!pgUrl) throw new UsageError(`--pg <postgresql url> is required (or set ${PG_URL_ENV})`);
+  if (!/^postgres(ql)?:\/\//.test(pgUrl)) {
+    throw new UsageError(`--pg must be a postgresql:// URL (got '${redactUrl(pgUrl)}')`);
+  }
+  const { host, port } = parseListen(
+    (values.listen as string | undefined) ?? `127.0.0.1:${DEFAULT_HOST_PORT}`,
+  );
+  const medicalOrder = ((values['medical-order'] as string | undefined) ?? 'current-first') as MedicalOrder;
+  if (medicalOrder !== 'current-first' && medicalOrder !== 'prior-first') {
+    throw new UsageError(
+      `--medical-order must be current-first or prior-first (got '${String(medicalOrder)}')`,
+    );
+  }
+  const shortfall = ((values.shortfall as string | undefined) ?? 'self-pay') as ShortfallPolicy;
+  if (shortfall !== 'self-pay' && shortfall !== 'decline') {
+    throw new UsageError(`--shortfall must be self-pay or decline (got '${String(shortfall)}')`);
+  }
+  const token = (values.token as string | undefined) ?? process.env[TOKEN_ENV];
+
+  let server;
+  try {
+    server = await startHostServer({
+      connectionString: pgUrl,
+      host,
+      port,
+      medicalOrder,
+      shortfall,
+      ...(token ? { token } : {}),
+      log: (line) => io.err(`sscard host: ${line}`),
+    });
+  } catch (e) {
+    if (connectionFailure(e) !== null || (e instanceof HostError && e.code === 'HOST_DOWN')) {
+      throw new InputError(
+        `cannot reach PostgreSQL at ${redactUrl(pgUrl)}: ${(e as Error).message || String((e as { code?: unknown }).code)} ` +
+          '(is the server running, and the database created? see docs/central-host.md)',
+      );
+    }
+    const code = (e as { code?: unknown }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new InputError(`cannot listen on ${host}:${port}: ${String(code)}`);
+    }
+    throw e;
+  }
+  const status = await server.host.status();
+  io.out(
+    `Central host listening on ${server.url} (PostgreSQL ${redactUrl(pgUrl)}, schema version ${status.schemaVersion}` +
+      `${token ? ', token required' : ''}). Terminals: --host-url ${server.url}`,
+  );
+  const why = await untilStopped(signal);
+  await server.close();
+  io.out(`Central host stopped (${why}).`);
+  return EXIT.OK;
+}
+
+function when(iso: string | null): string {
+  return iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—';
+}
+
+export function renderStatus(s: HostStatus, url: string): string[] {
+  const lines = [`Central host ${url}  (schema version ${s.schemaVersion})`];
+  const head = ['terminal', 'last seen', 'queue', 'last sync', 'reconciliation', 'payments', 'net'];
+  const rows = s.terminals.map((t) => [
+    t.terminalId,
+    when(t.lastSeen),
+    t.queueDepth === null ? '—' : String(t.queueDepth),
+    when(t.lastSync),
+    t.reconciliation === 'mismatch' ? `mismatch (${t.mismatches ?? '?'})` : t.reconciliation,
+    String(t.payments),
+    `¥${yuan(t.netFen)}`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) =>
+    '  ' +
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  lines.push(fmt(head));
+  if (rows.length === 0) lines.push('  (no terminal seen yet)');
+  for (const r of rows) lines.push(fmt(r));
+  const c = s.chain;
+  lines.push(
+    `Chain: ${c.terminals} terminal(s), ${c.cards} card(s), ${c.payments} payment(s), net ¥${yuan(c.netFen)}, ` +
+      `queued at terminals ${c.queueDepth}; ` +
+      `${c.allReconciled ? 'every terminal reconciled' : 'not every terminal reconciled'}; ` +
+      `host books ${c.booksBalanced ? 'balanced' : 'NOT balanced'}`,
+  );
+  return lines;
+}
+
+async function cmdStatus(args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, {
+    url: { type: 'string' },
+    token: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(HELP);
+    return EXIT.OK;
+  }
+  const url =
+    (values.url as string | undefined) ??
+    process.env[HOST_URL_ENV] ??
+    `http://127.0.0.1:${DEFAULT_HOST_PORT}`;
+  let client: HttpHost;
+  try {
+    client = new HttpHost({
+      url,
+      timeoutMs: 10_000,
+      ...(values.token ? { token: values.token as string } : {}),
+    });
+  } catch (e) {
+    throw new UsageError(`--url: ${(e as Error).message}`);
+  }
+  try {
+    const s = await client.status();
+    if (values.json) io.out(JSON.stringify({ url: client.url, ...s }, null, 2));
+    else for (const l of renderStatus(s, client.url)) io.out(l);
+    return EXIT.OK;
+  } catch (e) {
+    if (e instanceof HostError) throw new InputError(`central host at ${client.url}: ${e.message}`);
+    throw e;
+  } finally {
+    client.close();
+  }
+}
+
+export async function cmdHost(args: string[], io: CliIo, signal?: AbortSignal): Promise<number> {
+  const [action, ...rest] = args;
+  switch (action) {
+    case 'serve':
+      return cmdServe(rest, io, signal);
+    case 'status':
+      return cmdStatus(rest, io);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.out(HELP);
+      return action === undefined ? EXIT.USAGE : EXIT.OK;
+    default:
+      throw new UsageError(`unknown host action '${action}' (serve or status)`);
+  }
+}

@@ -1,0 +1,498 @@
+import http from 'node:http';
+import https from 'node:https';
+import { z } from 'zod';
+import {
+  HostError,
+  type Host,
+  type HostBalances,
+  type HostErrorCode,
+  type HostPaymentRequest,
+  type HostRecord,
+  type LinkState,
+  type PasswordCheck,
+} from './types.ts';
+import { MAX_BATCH, ROUTES, TOKEN_ENV, wireErrorSchema } from './server/protocol.ts';
+import type {
+  CardRegistration,
+  ForwardBatchOutcome,
+  HostStatus,
+  RegistrationResult,
+  TerminalReport,
+} from './server/pg-host.ts';
+
+/**
+ * The terminal's client of the central host (core/host/server/): the Host contract over HTTP +
+ * JSON. Failures map to the contract's codes:
+ * - connection refused / no route / unknown host → HOST_DOWN (nothing reached the host);
+ * - no answer within timeoutMs, a connection lost mid-request, a host-side failure →
+ *   HOST_TIMEOUT (the request may or may not have been applied: every call that moves money
+ *   is idempotent by its id, so the retry gets the host's first answer back);
+ * - the host's typed refusals come back as the same HostError (WRONG_PASSWORD with triesLeft…).
+ * A connection reset on a reused keep-alive socket is retried at once (`retries`) for the
+ * idempotent calls; a password check is never resent (a lost wrong try must not count twice).
+ *
+ * The link can be switched locally like the in-process host's ('down': refuse at once;
+ * 'slow': answers take slowDelayMs, and past timeoutMs the request is not sent).
+ *
+ * Cards: the central host learns a card when a terminal registers it (enrol). Registration is
+ * idempotent at the host; the client sends it before the first call about the card and again
+ * after a failure, so a card enrolled while the host was down is registered when it returns.
+ */
+export interface HttpHostOptions {
+  /** The host's base URL, e.g. http://127.0.0.1:7400 */
+  readonly url: string;
+  /** Shared token (default: SSCARD_HOST_TOKEN from the environment, if set). */
+  readonly token?: string;
+  /** How long the terminal waits for an answer; default 2000 ms. */
+  readonly timeoutMs?: number;
+  /** Immediate resends of an idempotent call after a connection reset; default 2. */
+  readonly retries?: number;
+  readonly link?: LinkState;
+  /** When a 'slow' link answers; default 5000 ms (past the default timeout). */
+  readonly slowDelayMs?: number;
+  /**
+   * The registration of a card this terminal knows (from its own store), for a card the host
+   * answers UNKNOWN_CARD about: e.g. a payment taken offline by an earlier run of the terminal
+   * while the host was down. The call is retried once after registering it.
+   */
+  readonly cardSource?: (cardId: string) => CardRegistration | null;
+  /** Queued payments per forward-batch request (default 200; 1 sends them one by one). */
+  readonly batchSize?: number;
+}
+
+const splitWire = z.object({
+  medicalCurrentFen: z.number().int(),
+  medicalPriorFen: z.number().int(),
+  reserveFen: z.number().int(),
+  selfPayFen: z.number().int(),
+});
+const recordWire = z.object({
+  paymentId: z.string(),
+  kind: z.enum(['payment', 'refund', 'reversal']),
+  refPaymentId: z.string().nullable(),
+  terminalId: z.string(),
+  cardId: z.string(),
+  method: z.enum(['medical', 'reserve']),
+  amountFen: z.number().int(),
+  split: splitWire,
+  advancedFen: z.number().int(),
+  createdAt: z.string(),
+  appliedAt: z.string(),
+});
+const balancesWire = z.object({
+  reserve: z.number().int().nullable(),
+  medicalCurrent: z.number().int().nullable(),
+  medicalPrior: z.number().int().nullable(),
+});
+const statusWire = z.enum(['active', 'not-activated', 'loss-reported', 'closed']);
+
+const HOST_CODES: ReadonlySet<string> = new Set<HostErrorCode>([
+  'HOST_DOWN',
+  'HOST_TIMEOUT',
+  'UNKNOWN_CARD',
+  'CARD_NOT_USABLE',
+  'WRONG_PASSWORD',
+  'PASSWORD_LOCKED',
+  'INSUFFICIENT_FUNDS',
+  'UNKNOWN_PAYMENT',
+  'INVALID_REQUEST',
+]);
+
+const LINK_STATES: readonly LinkState[] = ['up', 'down', 'slow'];
+
+/** Nothing left the terminal: the host was not reached. */
+const REFUSED = /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ECONNABORTED)$/;
+/** The connection broke after the request may have been sent. */
+const LOST = /^(ECONNRESET|EPIPE|ETIMEDOUT)$/;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+class Timeout extends Error {}
+
+interface Registration {
+  readonly reg: CardRegistration;
+  confirmed: boolean;
+  inflight: Promise<RegistrationResult> | null;
+}
+
+export class HttpHost implements Host {
+  readonly url: string;
+  private readonly base: URL;
+  private readonly token: string | null;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly slowDelayMs: number;
+  private readonly agent: http.Agent;
+  private readonly registrations = new Map<string, Registration>();
+  private readonly cardSource: (cardId: string) => CardRegistration | null;
+  /** Records the host returned for a forwarded batch, handed out by forward() without a round trip. */
+  private readonly prefetched = new Map<string, HostRecord>();
+  readonly batchSize: number;
+  private linkState: LinkState;
+
+  constructor(options: HttpHostOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.url);
+    } catch {
+      throw new TypeError(
+        `host URL must be an http(s) URL such as http://127.0.0.1:7400, got '${options.url}'`,
+      );
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+      throw new TypeError(`host URL must start with http:// or https://, got '${options.url}'`);
+    }
+    const { timeoutMs = 2000, retries = 2, slowDelayMs = 5000, link = 'up' } = options;
+    for (const [name, ms] of [
+      ['timeoutMs', timeoutMs],
+      ['slowDelayMs', slowDelayMs],
+    ] as const) {
+      if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`${name} must be a non-negative number of ms`);
+    }
+    if (!Number.isSafeInteger(retries) || retries < 0)
+      throw new RangeError('retries must be a whole number ≥ 0');
+    if (!LINK_STATES.includes(link)) throw new TypeError(`link must be one of ${LINK_STATES.join(', ')}`);
+    this.base = base;
+    this.url = base.toString().replace(/\/$/, '');
+    const token = options.token ?? process.env[TOKEN_ENV];
+    this.token = token && token.length > 0 ? token : null;
+    this.timeoutMs = timeoutMs;
+    this.retries = retries;
+    this.slowDelayMs = slowDelayMs;
+    this.linkState = link;
+    this.cardSource = options.cardSource ?? (() => null);
+    this.batchSize = options.batchSize ?? 200;
+    if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > MAX_BATCH) {
+      throw new RangeError(`batchSize must be a whole number from 1 to ${MAX_BATCH}`);
+    }
+    this.agent =
+      base.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, maxSockets: 16 })
+        : new http.Agent({ keepAlive: true, maxSockets: 16 });
+  }
+
+  get link(): LinkState {
+    return this.linkState;
+  }
+
+  setLink(state: LinkState): void {
+    if (!LINK_STATES.includes(state)) {
+      throw new TypeError(`link state must be one of ${LINK_STATES.join(', ')}, not ${String(state)}`);
+    }
+    this.linkState = state;
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  // ---- transport ---------------------------------------------------------------------------
+
+  private once(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+  ): Promise<{ status: number; json: unknown }> {
+    return new Promise((resolve, reject) => {
+      const payload = body === undefined ? '' : JSON.stringify(body);
+      const target = new URL(path.replace(/^\//, ''), this.url + '/');
+      const lib = this.base.protocol === 'https:' ? https : http;
+      const req = lib.request(
+        target,
+        {
+          method,
+          agent: this.agent,
+          headers: {
+            accept: 'application/json',
+            ...(payload
+              ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+              : {}),
+            ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            clearTimeout(timer);
+            const text = Buffer.concat(chunks).toString('utf8');
+            let json: unknown;
+            try {
+              json = text ? JSON.parse(text) : null;
+            } catch {
+              json = null;
+            }
+            resolve({ status: res.statusCode ?? 0, json });
+          });
+          res.on('error', (e) => {
+            clearTimeout(timer);
+            reject(e);
+          });
+        },
+      );
+      const timer = setTimeout(() => req.destroy(new Timeout()), this.timeoutMs);
+      req.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      req.end(payload);
+    });
+  }
+
+  /** One call to the host, mapped to the contract's errors. */
+  private async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    parse: (result: unknown) => T,
+    idempotent = true,
+  ): Promise<T> {
+    const link = this.linkState;
+    if (link === 'down')
+      throw new HostError('HOST_DOWN', 'host link is down: the request never left the terminal');
+    if (link === 'slow') {
+      if (this.slowDelayMs >= this.timeoutMs) {
+        await sleep(this.timeoutMs);
+        throw new HostError(
+          'HOST_TIMEOUT',
+          `no answer from the host within ${this.timeoutMs} ms (slow link); the request may or may not have been applied`,
+        );
+      }
+      await sleep(this.slowDelayMs);
+    }
+    for (let attempt = 0; ; attempt++) {
+      let answer: { status: number; json: unknown };
+      try {
+        answer = await this.once(method, path, body);
+      } catch (e) {
+        if (e instanceof Timeout) {
+          throw new HostError(
+            'HOST_TIMEOUT',
+            `no answer from the host at ${this.url} within ${this.timeoutMs} ms; the request may or may not have been applied`,
+          );
+        }
+        const code = (e as { code?: unknown }).code;
+        const text = typeof code === 'string' ? code : '';
+        if (REFUSED.test(text)) {
+          throw new HostError('HOST_DOWN', `host at ${this.url} unreachable (${text}): nothing was sent`);
+        }
+        // A reset (often a kept-alive socket the host closed): an idempotent call is resent.
+        if (idempotent && attempt < this.retries && (LOST.test(text) || /socket hang up/i.test(String(e)))) {
+          await sleep(20 * 2 ** attempt);
+          continue;
+        }
+        throw new HostError(
+          'HOST_TIMEOUT',
+          `connection to the host at ${this.url} lost (${text || (e as Error).message}); the request may or may not have been applied`,
+        );
+      }
+      return this.answer(answer, parse);
+    }
+  }
+
+  private answer<T>({ status, json }: { status: number; json: unknown }, parse: (r: unknown) => T): T {
+    if (status === 200 && json !== null && typeof json === 'object' && 'result' in json) {
+      try {
+        return parse((json as { result: unknown }).result);
+      } catch (e) {
+        throw new HostError(
+          'HOST_TIMEOUT',
+          `the host at ${this.url} sent an answer this terminal cannot read: ${(e as Error).message}`,
+        );
+      }
+    }
+    const wire = wireErrorSchema.safeParse(json);
+    if (!wire.success) {
+      throw new HostError(
+        'HOST_TIMEOUT',
+        `the host at ${this.url} answered HTTP ${status} without a readable error`,
+      );
+    }
+    const { code, message, triesLeft } = wire.data.error;
+    if (code === 'UNAUTHORIZED') {
+      throw new HostError(
+        'INVALID_REQUEST',
+        `the central host refused this terminal: ${message} (set the host token with --host-token or ${TOKEN_ENV})`,
+      );
+    }
+    if (code === 'HOST_FAILED') throw new HostError('HOST_TIMEOUT', message);
+    if (HOST_CODES.has(code)) throw new HostError(code as HostErrorCode, message, triesLeft);
+    throw new HostError('INVALID_REQUEST', `${code}: ${message}`);
+  }
+
+  private post<T>(path: string, body: unknown, parse: (r: unknown) => T, idempotent = true): Promise<T> {
+    return this.request('POST', path, body, parse, idempotent);
+  }
+
+  // ---- cards --------------------------------------------------------------------------------
+
+  /**
+   * Registers a card with the central host now if it can, and in any case before the first
+   * call about it. Resolves with the host's answer, or null when the host could not be reached
+   * (it is sent again before the next call about the card).
+   */
+  async enrol(reg: CardRegistration): Promise<RegistrationResult | null> {
+    const known = this.registrations.get(reg.cardId);
+    if (!known || known.confirmed)
+      this.registrations.set(reg.cardId, { reg, confirmed: false, inflight: null });
+    try {
+      return await this.ensureRegistered(reg.cardId);
+    } catch (e) {
+      if (e instanceof HostError && (e.code === 'HOST_DOWN' || e.code === 'HOST_TIMEOUT')) return null;
+      throw e;
+    }
+  }
+
+  private async ensureRegistered(cardId: string): Promise<RegistrationResult | null> {
+    const r = this.registrations.get(cardId);
+    if (!r || r.confirmed) return null;
+    if (!r.inflight) {
+      r.inflight = this.post(ROUTES.registerCard, r.reg, (x) => x as RegistrationResult)
+        .then((result) => {
+          r.confirmed = true;
+          return result;
+        })
+        .finally(() => {
+          r.inflight = null;
+        });
+    }
+    return r.inflight;
+  }
+
+  /**
+   * A call about one card: registered first if this client enrolled it; on UNKNOWN_CARD,
+   * registered from the card source (or the enrolment) and tried once more.
+   */
+  private async aboutCard<T>(cardId: string, call: () => Promise<T>): Promise<T> {
+    await this.ensureRegistered(cardId);
+    try {
+      return await call();
+    } catch (e) {
+      if (!(e instanceof HostError) || e.code !== 'UNKNOWN_CARD') throw e;
+      const known = this.registrations.get(cardId)?.reg ?? this.cardSource(cardId);
+      if (!known) throw e;
+      this.registrations.set(cardId, { reg: known, confirmed: false, inflight: null });
+      await this.ensureRegistered(cardId);
+      return call();
+    }
+  }
+
+  /** Registers a card directly (idempotent at the host). */
+  registerCard(reg: CardRegistration): Promise<RegistrationResult> {
+    return this.post(ROUTES.registerCard, reg, (x) => x as RegistrationResult);
+  }
+
+  // ---- the Host contract ----------------------------------------------------------------------
+
+  verifyPassword(cardId: string, password: string): Promise<PasswordCheck> {
+    return this.aboutCard(cardId, () =>
+      this.post(ROUTES.verifyPassword, { cardId, password }, () => ({ ok: true as const }), false),
+    );
+  }
+
+  balances(cardId: string): Promise<HostBalances> {
+    return this.aboutCard(cardId, () => this.post(ROUTES.balances, { cardId }, (r) => balancesWire.parse(r)));
+  }
+
+  cardStatus(cardId: string): Promise<'active' | 'not-activated' | 'loss-reported' | 'closed'> {
+    return this.aboutCard(cardId, () => this.post(ROUTES.cardStatus, { cardId }, (r) => statusWire.parse(r)));
+  }
+
+  /** Online payment. The host cannot share the terminal's transaction: onApplied is not called. */
+  pay(request: HostPaymentRequest): Promise<HostRecord> {
+    return this.aboutCard(request.cardId, () => this.post(ROUTES.pay, request, (r) => recordWire.parse(r)));
+  }
+
+  forward(request: HostPaymentRequest): Promise<HostRecord> {
+    const ready = this.prefetched.get(request.paymentId);
+    if (
+      ready &&
+      ready.cardId === request.cardId &&
+      ready.terminalId === request.terminalId &&
+      ready.amountFen === request.amountFen &&
+      ready.method === request.method
+    ) {
+      this.prefetched.delete(request.paymentId);
+      return Promise.resolve(ready);
+    }
+    return this.aboutCard(request.cardId, () =>
+      this.post(ROUTES.forward, request, (r) => recordWire.parse(r)),
+    );
+  }
+
+  /**
+   * Sends queued offline payments in batches (one request and one host transaction per batch);
+   * the records come back to forward() when the forwarder asks for each payment in its order,
+   * so the queue's bookkeeping (sent, retries, refunds after their payment) is unchanged. A
+   * payment the batch refused (e.g. a card the host does not know yet) goes the one-by-one way.
+   * Returns how many records are ready; a host that cannot be reached leaves everything to the
+   * forwarder.
+   */
+  async prefetchForwards(
+    requests: readonly HostPaymentRequest[],
+    batchSize = this.batchSize,
+  ): Promise<number> {
+    if (batchSize <= 1) return 0;
+    const size = Math.min(batchSize, MAX_BATCH);
+    let ready = 0;
+    for (let i = 0; i < requests.length; i += size) {
+      const chunk = requests.slice(i, i + size);
+      let outcomes: ForwardBatchOutcome[];
+      try {
+        outcomes = await this.post(ROUTES.forwardBatch, { requests: chunk }, (r) =>
+          z.array(z.object({ paymentId: z.string(), record: recordWire.optional() }).passthrough()).parse(r),
+        );
+      } catch (e) {
+        if (e instanceof HostError) return ready;
+        throw e;
+      }
+      for (const o of outcomes) {
+        if (o.record) {
+          this.prefetched.set(o.paymentId, o.record);
+          ready += 1;
+        }
+      }
+    }
+    return ready;
+  }
+
+  /** Forgets records prefetched and not asked for (after a sync). */
+  clearPrefetched(): void {
+    this.prefetched.clear();
+  }
+
+  reverse(reversalId: string, paymentId: string, at: string): Promise<HostRecord> {
+    return this.post(ROUTES.reverse, { reversalId, paymentId, at }, (r) => recordWire.parse(r));
+  }
+
+  refund(refundId: string, paymentId: string, amountFen: number, at: string): Promise<HostRecord> {
+    return this.post(ROUTES.refund, { refundId, paymentId, amountFen, at }, (r) => recordWire.parse(r));
+  }
+
+  records(terminalId: string, date?: string): Promise<HostRecord[]> {
+    return this.post(ROUTES.records, date === undefined ? { terminalId } : { terminalId, date }, (r) =>
+      z.array(recordWire).parse(r),
+    );
+  }
+
+  // ---- operations ----------------------------------------------------------------------------
+
+  /** Tells the host this terminal's queue depth, last sync and reconciliation state. */
+  async report(report: TerminalReport): Promise<void> {
+    await this.post(ROUTES.report, report, () => undefined);
+  }
+
+  status(): Promise<HostStatus> {
+    return this.request('GET', ROUTES.status, undefined, (r) => r as HostStatus);
+  }
+
+  /** True when the host and its database answer. */
+  async health(): Promise<{ ok: boolean; database: string }> {
+    const r = await this.once('GET', ROUTES.health, undefined).catch(() => null);
+    if (!r || r.json === null || typeof r.json !== 'object') return { ok: false, database: 'unknown' };
+    return r.json as { ok: boolean; database: string };
+  }
+}

@@ -1,0 +1,242 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { z } from 'zod';
+import { HostError, type HostErrorCode } from '../types.ts';
+import { connectionFailure, PgHost, type PgHostOptions } from './pg-host.ts';
+import { BODIES, ROUTES, type WireError } from './protocol.ts';
+
+/**
+ * The central host as a network service: node:http, one POST route per Host method plus card
+ * registration and terminal reports, GET /v1/status and GET /health (protocol.ts). Every body is
+ * validated with zod before the host sees it; HostErrors go back typed.
+ *
+ * Nothing of a request body is ever logged: the verify-password body carries the holder's
+ * transaction password in clear (as a card terminal sends it to its bank over a private line).
+ * Bind to loopback (the default) or put the host behind TLS on a private network; a shared
+ * token (Authorization: Bearer …) keeps other processes out.
+ */
+export interface HostServerOptions extends PgHostOptions {
+  /** Address to bind; default 127.0.0.1. */
+  readonly host?: string;
+  /** Port; 0 (default) picks a free one. */
+  readonly port?: number;
+  /** Shared token every request must carry (Authorization: Bearer <token>); none by default. */
+  readonly token?: string;
+  /** Where operational messages go (never request bodies); default nowhere. */
+  readonly log?: (line: string) => void;
+}
+
+export interface HostServer {
+  readonly url: string;
+  readonly port: number;
+  readonly host: PgHost;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 2 * 1024 * 1024;
+
+const STATUS_OF: Partial<Record<HostErrorCode, number>> = {
+  INVALID_REQUEST: 400,
+  UNKNOWN_CARD: 404,
+  UNKNOWN_PAYMENT: 404,
+  CARD_NOT_USABLE: 422,
+  WRONG_PASSWORD: 422,
+  PASSWORD_LOCKED: 422,
+  INSUFFICIENT_FUNDS: 422,
+  HOST_DOWN: 503,
+  HOST_TIMEOUT: 504,
+};
+
+class BadBody extends Error {
+  constructor(
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new BadBody(`request body over ${MAX_BODY} bytes`, 413));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      if (raw.trim() === '') return resolve({});
+      try {
+        resolve(JSON.parse(raw));
+      } catch {
+        reject(new BadBody('request body is not JSON'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+    'cache-control': 'no-store',
+  });
+  res.end(json);
+}
+
+function sendError(res: ServerResponse, status: number, error: WireError): void {
+  send(res, status, { error });
+}
+
+function sameToken(given: string, token: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function problems(route: string, error: z.ZodError): string {
+  // Field paths and rules only: a value (a password) is never echoed back.
+  return `${route}: ${error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`;
+}
+
+type Handler = (body: unknown) => Promise<unknown>;
+
+/** Builds the route table of a PgHost; each handler gets a body its schema already accepted. */
+function routes(host: PgHost): Map<string, { schema: z.ZodType; run: Handler }> {
+  const r = new Map<string, { schema: z.ZodType; run: Handler }>();
+  const add = <S extends z.ZodType>(path: string, schema: S, run: (b: z.infer<S>) => Promise<unknown>) =>
+    r.set(path, { schema, run: run as Handler });
+  add(ROUTES.verifyPassword, BODIES.verifyPassword, (b) => host.verifyPassword(b.cardId, b.password));
+  add(ROUTES.balances, BODIES.balances, (b) => host.balances(b.cardId));
+  add(ROUTES.cardStatus, BODIES.cardStatus, (b) => host.cardStatus(b.cardId));
+  add(ROUTES.pay, BODIES.pay, (b) => host.pay(b));
+  add(ROUTES.forward, BODIES.forward, (b) => host.forward(b));
+  add(ROUTES.forwardBatch, BODIES.forwardBatch, (b) => host.forwardBatch(b.requests));
+  add(ROUTES.reverse, BODIES.reverse, (b) => host.reverse(b.reversalId, b.paymentId, b.at));
+  add(ROUTES.refund, BODIES.refund, (b) => host.refund(b.refundId, b.paymentId, b.amountFen, b.at));
+  add(ROUTES.records, BODIES.records, (b) => host.records(b.terminalId, b.date));
+  add(ROUTES.registerCard, BODIES.registerCard, (b) => host.registerCard(b));
+  add(ROUTES.report, BODIES.report, async (b) => {
+    await host.reportTerminal(b);
+    return { ok: true };
+  });
+  return r;
+}
+
+/** Serves a PgHost (or opens one from options) over HTTP until close(). */
+export async function startHostServer(options: HostServerOptions & { pgHost?: PgHost }): Promise<HostServer> {
+  const log = options.log ?? (() => undefined);
+  const host = options.pgHost ?? (await PgHost.open(options));
+  const table = routes(host);
+  const token = options.token && options.token.length > 0 ? options.token : null;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path === ROUTES.health && req.method === 'GET') {
+      // Unauthenticated: says only whether the host and its database answer.
+      try {
+        await host.pool.query('SELECT 1');
+        return send(res, 200, { ok: true, database: 'up' });
+      } catch {
+        return send(res, 503, { ok: false, database: 'down' });
+      }
+    }
+    if (token) {
+      const auth = req.headers.authorization ?? '';
+      const given = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+      if (!sameToken(given, token)) {
+        return sendError(res, 401, { code: 'UNAUTHORIZED', message: 'missing or wrong host token' });
+      }
+    }
+    if (path === ROUTES.status && req.method === 'GET')
+      return send(res, 200, { result: await host.status() });
+    const route = table.get(path);
+    if (!route) return sendError(res, 404, { code: 'NOT_FOUND', message: `no route ${req.method} ${path}` });
+    if (req.method !== 'POST')
+      return sendError(res, 405, { code: 'INVALID_REQUEST', message: `${path} takes POST` });
+    const raw = await readBody(req);
+    const parsed = route.schema.safeParse(raw);
+    if (!parsed.success) {
+      return sendError(res, 400, { code: 'INVALID_REQUEST', message: problems(path, parsed.error) });
+    }
+    const result = await route.run(parsed.data);
+    send(res, 200, { result });
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (e instanceof BadBody)
+        return sendError(res, e.status, { code: 'INVALID_REQUEST', message: e.message });
+      if (e instanceof HostError) {
+        return sendError(res, STATUS_OF[e.code] ?? 400, {
+          code: e.code,
+          message: e.message,
+          ...(e.triesLeft !== undefined ? { triesLeft: e.triesLeft } : {}),
+        });
+      }
+      const lost = connectionFailure(e);
+      if (lost !== null) {
+        log(`database ${lost === 'refused' ? 'unreachable' : 'connection lost'}: ${(e as Error).message}`);
+        return lost === 'refused'
+          ? sendError(res, 503, {
+              code: 'HOST_DOWN',
+              message: 'the central host cannot reach its database; nothing was applied',
+            })
+          : sendError(res, 504, {
+              code: 'HOST_TIMEOUT',
+              message:
+                'the central host lost its database connection; the request may or may not have been applied',
+            });
+      }
+      log(`internal error on ${req.url ?? '?'}: ${e instanceof Error ? e.message : String(e)}`);
+      sendError(res, 500, {
+        code: 'HOST_FAILED',
+        message: `host failed: ${e instanceof Error ? e.message : String(e)}; the request may or may not have been applied`,
+      });
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  server.headersTimeout = 35_000;
+  const bind = options.host ?? '127.0.0.1';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, bind, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    if (!options.pgHost) await host.close();
+    throw e;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const shown = bind.includes(':') ? `[${bind}]` : bind;
+  return {
+    url: `http://${shown === '0.0.0.0' ? '127.0.0.1' : shown}:${port}`,
+    port,
+    host,
+    server,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      if (!options.pgHost) await host.close();
+    },
+  };
+}

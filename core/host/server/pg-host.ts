@@ -1,0 +1,1366 @@
+import { scrypt, timingSafeEqual } from 'node:crypto';
+import pg from 'pg';
+import type { SecretHash } from '../../card/pin.ts';
+import { businessDate } from '../../time.ts';
+import { formatYuan, type CarryOverResult } from '../in-process-host.ts';
+import { carryOverYearDue, splitMedical } from '../medical.ts';
+import { splitFromColumns } from '../split.ts';
+import {
+  HostError,
+  type Host,
+  type HostBalances,
+  type HostPaymentRequest,
+  type HostRecord,
+  type LinkState,
+  type MedicalOrder,
+  type PasswordCheck,
+  type PaymentMethod,
+  type PaymentSplit,
+  type ShortfallPolicy,
+} from '../types.ts';
+import { migrate } from './pg-migrations.ts';
+
+/**
+ * The central host (bank + medical insurance centre) on PostgreSQL: the same contract and the
+ * same results as InProcessHost (core/host/in-process-host.ts) for the same calls — the split
+ * (splitMedical), the drawing order, the advance of an offline payment the accounts can no
+ * longer cover, refunds last-drawn first, reversals, password tries, the 21 June carry-over —
+ * shared by many terminals over the network (core/host/server/http-server.ts).
+ *
+ * Concurrency: every operation that moves a card's money runs in one READ COMMITTED
+ * transaction that first locks the card's row (SELECT … FOR UPDATE), so two terminals paying
+ * from the same card are applied one after the other against the balances the first left,
+ * and never overdraw (host_accounts also CHECKs balance ≥ 0). The replay check comes after
+ * the lock: a payment id retried while its first attempt is still running finds the first
+ * record once that commits, and the payment_id PRIMARY KEY is the last guard (a conflict
+ * re-runs the transaction, which then answers with the first record). Operations lock at most
+ * one card; the carry-over locks all cards in card_id order; deadlocks (40P01) and
+ * serialization failures (40001) are retried all the same.
+ */
+export interface PgHostOptions {
+  /** A pool on the host's database; or a connection string (the host then owns its pool). */
+  readonly pool?: pg.Pool;
+  readonly connectionString?: string;
+  readonly clock?: () => Date;
+  readonly medicalOrder?: MedicalOrder;
+  readonly shortfall?: ShortfallPolicy;
+  readonly passwordRetryLimit?: number;
+  /** Pool size when the host makes its own pool (default 10). */
+  readonly poolSize?: number;
+  /** Runs the migrations at open (default true). */
+  readonly migrate?: boolean;
+}
+
+/** A card as a terminal registers it with the host: its first registration seeds its accounts. */
+export interface CardRegistration {
+  readonly cardId: string;
+  readonly generation: 1 | 2 | 3;
+  readonly status: 'active' | 'not-activated' | 'loss-reported' | 'closed';
+  /** Salted scrypt hash of the bank transaction password (gen 2/3), never the password. */
+  readonly passwordHash: SecretHash | null;
+  /** Opening balances in fen; null leaves the account unopened, 0 opens it empty. */
+  readonly opening: {
+    readonly reserve: number | null;
+    readonly medicalCurrent: number | null;
+    readonly medicalPrior: number | null;
+  };
+  /** The terminal that registered it (for the record). */
+  readonly terminalId: string;
+}
+
+export interface RegistrationResult {
+  /** False when the card was known already: nothing was changed. */
+  readonly created: boolean;
+  readonly balances: HostBalances;
+}
+
+/** One payment of a forwarded batch: its record, or why the host refused it. */
+export interface ForwardBatchOutcome {
+  readonly paymentId: string;
+  readonly record?: HostRecord;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** What a terminal reports about itself (sscard host status). */
+export interface TerminalReport {
+  readonly terminalId: string;
+  readonly merchantId?: string | null;
+  readonly queueDepth?: number | null;
+  readonly lastSyncAt?: string | null;
+  readonly reconciliation?: 'agree' | 'mismatch' | 'unknown' | null;
+  readonly mismatches?: number | null;
+  readonly reconciledAt?: string | null;
+}
+
+export interface TerminalStatus {
+  readonly terminalId: string;
+  readonly merchantId: string | null;
+  readonly lastSeen: string | null;
+  readonly queueDepth: number | null;
+  readonly lastSync: string | null;
+  readonly reconciliation: 'agree' | 'mismatch' | 'unknown';
+  readonly mismatches: number | null;
+  readonly reconciledAt: string | null;
+  /** From the host's own records. */
+  readonly payments: number;
+  readonly refunds: number;
+  readonly reversals: number;
+  /** Net of the terminal's records at the host: payments − refunds − reversals. */
+  readonly netFen: number;
+  readonly lastAppliedAt: string | null;
+}
+
+export interface HostStatus {
+  readonly terminals: readonly TerminalStatus[];
+  readonly chain: {
+    readonly terminals: number;
+    readonly cards: number;
+    readonly payments: number;
+    readonly netFen: number;
+    readonly queueDepth: number;
+    /** Every terminal reported agreement at its last reconciliation. */
+    readonly allReconciled: boolean;
+    /** The host's own books: postings sum to zero and every card balance is its postings' sum. */
+    readonly booksBalanced: boolean;
+  };
+  readonly schemaVersion: number;
+}
+
+type Part = 'medical_current' | 'medical_prior' | 'reserve' | 'self_pay';
+type AccountPart = Exclude<Part, 'self_pay'>;
+type CardStatus = CardRegistration['status'];
+
+interface Leg {
+  readonly part: Part;
+  readonly accountId: number | null;
+  readonly advanced: boolean;
+  readonly amountFen: number;
+  readonly refLeg: number | null;
+}
+
+interface RecordRow {
+  payment_id: string;
+  kind: HostRecord['kind'];
+  ref_payment_id: string | null;
+  mode: 'online' | 'offline' | null;
+  terminal_id: string;
+  merchant_id: string;
+  card_id: string;
+  card_status: CardStatus;
+  method: PaymentMethod;
+  amount_fen: number;
+  medical_current_fen: number;
+  medical_prior_fen: number;
+  reserve_fen: number;
+  self_pay_fen: number;
+  advanced_fen: number;
+  created_at: string;
+  business_date: string;
+  applied_at: string;
+}
+
+type RecordHead = Omit<
+  RecordRow,
+  | 'medical_current_fen'
+  | 'medical_prior_fen'
+  | 'reserve_fen'
+  | 'self_pay_fen'
+  | 'advanced_fen'
+  | 'business_date'
+  | 'applied_at'
+>;
+
+interface CardRow {
+  card_id: string;
+  generation: 1 | 2 | 3;
+  status: CardStatus;
+  password_hash: SecretHash | null;
+  password_failures: number;
+}
+
+interface AccountRow {
+  account_id: number;
+  kind: AccountPart;
+  balance_fen: number;
+}
+
+interface OpenLegRow {
+  leg: number;
+  part: Part;
+  account_id: number | null;
+  advanced: boolean;
+  remaining_fen: number;
+}
+
+const SPLIT_FIELD: Readonly<Record<Part, keyof PaymentSplit>> = {
+  medical_current: 'medicalCurrentFen',
+  medical_prior: 'medicalPriorFen',
+  reserve: 'reserveFen',
+  self_pay: 'selfPayFen',
+};
+
+const ADVANCED_BY: Readonly<Record<AccountPart, 'bank_funding' | 'medical_funding'>> = {
+  medical_current: 'medical_funding',
+  medical_prior: 'medical_funding',
+  reserve: 'bank_funding',
+};
+
+const CARRY_OVER_KEY = 'carry_over_done_year';
+
+/** Applies a record: $1–$18 the record, $19–$24 its legs, $25–$26 postings, $27–$28 card balance deltas. */
+const APPLY_SQL = `
+WITH rec AS (
+  INSERT INTO host_records (payment_id, kind, ref_payment_id, mode, terminal_id, merchant_id, card_id, card_status,
+    method, amount_fen, medical_current_fen, medical_prior_fen, reserve_fen, self_pay_fen, advanced_fen,
+    created_at, business_date, applied_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)),
+legs AS (
+  INSERT INTO host_legs (payment_id, leg, part, account_id, advanced, amount_fen, ref_leg)
+  SELECT $1, l.leg, l.part, l.account_id, l.advanced, l.amount_fen, l.ref_leg
+  FROM unnest($19::smallint[], $20::text[], $21::bigint[], $22::boolean[], $23::bigint[], $24::smallint[])
+    AS l (leg, part, account_id, advanced, amount_fen, ref_leg)),
+post AS (
+  INSERT INTO host_postings (txn_id, line, kind, account_id, amount_fen, posted_at)
+  SELECT $1, p.line::smallint, $2, p.account_id, p.amount_fen, now()
+  FROM unnest($25::bigint[], $26::bigint[]) WITH ORDINALITY AS p (account_id, amount_fen, line)),
+bal AS (
+  UPDATE host_accounts a SET balance_fen = a.balance_fen + d.delta
+  FROM unnest($27::bigint[], $28::bigint[]) AS d (account_id, delta)
+  WHERE a.account_id = d.account_id
+  RETURNING a.account_id)
+SELECT (SELECT count(*) FROM bal) AS updated`;
+
+/** After the card row is locked: the record of this id (a replay) and the card's accounts, in one read. */
+const READ_FOR_PAYMENT_SQL = `
+SELECT (SELECT row_to_json(r) FROM (
+          SELECT payment_id, kind, ref_payment_id, mode, terminal_id, merchant_id, card_id, card_status, method,
+                 amount_fen, medical_current_fen, medical_prior_fen, reserve_fen, self_pay_fen, advanced_fen,
+                 created_at, business_date, applied_at
+          FROM host_records WHERE payment_id = $2) r) AS existing,
+       COALESCE((SELECT json_agg(json_build_object('account_id', account_id, 'kind', kind, 'balance_fen', balance_fen))
+                 FROM host_accounts WHERE card_id = $1), '[]'::json) AS accounts`;
+const RETRYABLE = new Set(['40001', '40P01', '23505']);
+const RECORD_COLUMNS = `payment_id, kind, ref_payment_id, mode, terminal_id, merchant_id, card_id, card_status,
+  method, amount_fen, medical_current_fen, medical_prior_fen, reserve_fen, self_pay_fen, advanced_fen,
+  created_at, business_date, applied_at`;
+
+/** BIGINT comes back as a string from node-postgres: fen are safe integers, checked. */
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+function parseInt8(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new Error(`host: ${text} is not a safe integer`);
+  return n;
+}
+export const PG_TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if ((oid === INT8_OID || oid === NUMERIC_OID) && format !== 'binary') return parseInt8;
+    return (pg.types.getTypeParser as (o: number, f?: string) => (v: string) => unknown)(oid, format);
+  },
+} as unknown as pg.CustomTypesConfig;
+
+/** A pool on the host's database with BIGINT parsed as safe integers. */
+export function hostPool(connectionString: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, types: PG_TYPES, application_name: 'sscard-host' });
+  // An idle client whose server went away must not crash the host: the next query reconnects.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+function invalid(message: string): HostError {
+  return new HostError('INVALID_REQUEST', message);
+}
+
+function requireText(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalid(`${field} must be a non-empty string`);
+  return value;
+}
+
+function requireFen(value: unknown, field: string, min: 0 | 1): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    const what = min === 1 ? 'a positive' : 'a non-negative';
+    throw invalid(`${field} must be ${what} whole number of fen (safe integer), got ${String(value)}`);
+  }
+  return value;
+}
+
+function requireInstant(value: unknown, field: string): Date {
+  const at = typeof value === 'string' ? new Date(value) : null;
+  if (at === null || Number.isNaN(at.getTime())) {
+    throw invalid(`${field} must be an ISO date-time, got ${String(value)}`);
+  }
+  return at;
+}
+
+function toHostRecord(r: RecordRow): HostRecord {
+  return {
+    paymentId: r.payment_id,
+    kind: r.kind,
+    refPaymentId: r.ref_payment_id,
+    terminalId: r.terminal_id,
+    cardId: r.card_id,
+    method: r.method,
+    amountFen: r.amount_fen,
+    split: splitFromColumns(r),
+    advancedFen: r.advanced_fen,
+    createdAt: r.created_at,
+    appliedAt: r.applied_at,
+  };
+}
+
+/** Checks a password against its salted scrypt hash without blocking the event loop. */
+function verifyHash(h: SecretHash, secret: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const expected = Buffer.from(h.hash, 'hex');
+    scrypt(
+      secret,
+      Buffer.from(h.salt, 'hex'),
+      expected.length,
+      { N: h.n, r: h.r, p: h.p, maxmem: 256 * 1024 * 1024 },
+      (err, actual) => (err ? reject(err) : resolve(timingSafeEqual(expected, actual))),
+    );
+  });
+}
+
+/**
+ * Connection-level failures: 'refused' when PostgreSQL could not be reached at all (nothing
+ * was sent), 'lost' when the connection broke (a statement may have run), null otherwise.
+ */
+export function connectionFailure(e: unknown): 'refused' | 'lost' | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (/^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN|57P03|3D000|28P01|28000)$/.test(code))
+      return 'refused';
+    if (/^(ECONNRESET|ETIMEDOUT|EPIPE|57P0[12]|08\w{3})$/.test(code)) return 'lost';
+  }
+  const message = e instanceof Error ? e.message : '';
+  if (/timeout exceeded when trying to connect/i.test(message)) return 'refused';
+  if (/Connection terminated|Client has encountered a connection error|Client was closed/i.test(message))
+    return 'lost';
+  return null;
+}
+
+type Client = pg.PoolClient;
+
+export class PgHost implements Host {
+  readonly pool: pg.Pool;
+  private readonly ownsPool: boolean;
+  private readonly clock: () => Date;
+  private readonly medicalOrder: MedicalOrder;
+  private readonly shortfall: ShortfallPolicy;
+  private readonly passwordRetryLimit: number;
+  private linkState: LinkState = 'up';
+  private carryOverDone: number | null = null;
+  private systemIds: Record<'bank_funding' | 'medical_funding' | 'merchant', number> | null = null;
+
+  private constructor(options: PgHostOptions, pool: pg.Pool, ownsPool: boolean) {
+    const { clock = () => new Date(), medicalOrder = 'current-first', shortfall = 'self-pay' } = options;
+    const passwordRetryLimit = options.passwordRetryLimit ?? 3;
+    if (medicalOrder !== 'current-first' && medicalOrder !== 'prior-first') {
+      throw new TypeError(
+        `medicalOrder must be 'current-first' or 'prior-first', not ${String(medicalOrder)}`,
+      );
+    }
+    if (shortfall !== 'self-pay' && shortfall !== 'decline') {
+      throw new TypeError(`shortfall must be 'self-pay' or 'decline', not ${String(shortfall)}`);
+    }
+    if (!Number.isSafeInteger(passwordRetryLimit) || passwordRetryLimit < 1) {
+      throw new RangeError('passwordRetryLimit must be a positive integer');
+    }
+    this.pool = pool;
+    this.ownsPool = ownsPool;
+    this.clock = clock;
+    this.medicalOrder = medicalOrder;
+    this.shortfall = shortfall;
+    this.passwordRetryLimit = passwordRetryLimit;
+  }
+
+  /** Connects, runs the migrations in order and records the carry-over baseline. */
+  static async open(options: PgHostOptions): Promise<PgHost> {
+    let pool = options.pool;
+    const owns = pool === undefined;
+    if (!pool) {
+      if (!options.connectionString) throw new TypeError('PgHost needs a pool or a connectionString');
+      pool = hostPool(options.connectionString, options.poolSize ?? 10);
+    }
+    const host = new PgHost(options, pool, owns);
+    try {
+      if (options.migrate !== false) await migrate(pool);
+      // The host's books start now: this year's 21 June, if past, is not carried over again.
+      await pool.query('INSERT INTO host_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [
+        CARRY_OVER_KEY,
+        String(carryOverYearDue(host.clock())),
+      ]);
+      const rows = (
+        await pool.query<{ kind: 'bank_funding' | 'medical_funding' | 'merchant'; account_id: number }>(
+          'SELECT kind, account_id FROM host_accounts WHERE card_id IS NULL',
+        )
+      ).rows;
+      host.systemIds = Object.fromEntries(rows.map((r) => [r.kind, r.account_id])) as PgHost['systemIds'];
+    } catch (e) {
+      if (owns) await pool.end().catch(() => undefined);
+      throw e;
+    }
+    return host;
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  // ---- link ------------------------------------------------------------------------------
+
+  /** 'down' refuses every request (maintenance); the central host has no slow-link simulation. */
+  get link(): LinkState {
+    return this.linkState;
+  }
+
+  setLink(state: LinkState): void {
+    if (state !== 'up' && state !== 'down') {
+      throw new TypeError(
+        `the central host's link is 'up' or 'down' (a slow link is simulated at the terminal), not ${String(state)}`,
+      );
+    }
+    this.linkState = state;
+  }
+
+  private async call<T>(op: () => Promise<T>): Promise<T> {
+    if (this.linkState === 'down') {
+      throw new HostError('HOST_DOWN', 'host link is down: the request never left the terminal');
+    }
+    await this.carryOverIfDue();
+    return op();
+  }
+
+  /** One READ COMMITTED transaction, re-run on deadlock, serialization failure or id race. */
+  private async tx<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let c: Client;
+      try {
+        c = await this.pool.connect();
+      } catch (e) {
+        if (connectionFailure(e) === null) throw e;
+        throw new HostError(
+          'HOST_DOWN',
+          `the central host cannot reach its database (${(e as Error).message}); nothing was applied`,
+        );
+      }
+      let broken = false;
+      try {
+        await c.query('BEGIN');
+        const r = await fn(c);
+        await c.query('COMMIT');
+        return r;
+      } catch (e) {
+        try {
+          await c.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+        const code = (e as { code?: unknown }).code;
+        if (typeof code === 'string' && RETRYABLE.has(code) && attempt < 8) continue;
+        throw e;
+      } finally {
+        c.release(broken);
+      }
+    }
+  }
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+
+  private system(kind: 'bank_funding' | 'medical_funding' | 'merchant'): number {
+    const id = this.systemIds?.[kind];
+    if (id === undefined) throw new Error(`host: no ${kind} account (migrations not run?)`);
+    return id;
+  }
+
+  private async lockCard(c: Client, cardId: string): Promise<CardRow> {
+    const r = await c.query<CardRow>({
+      name: 'host-lock-card',
+      text: 'SELECT card_id, generation, status, password_hash, password_failures FROM host_cards WHERE card_id = $1 FOR UPDATE',
+      values: [cardId],
+    });
+    const card = r.rows[0];
+    if (!card) throw new HostError('UNKNOWN_CARD', `no card ${cardId} at the host`);
+    return card;
+  }
+
+  private async accounts(c: Client | pg.Pool, cardId: string): Promise<Map<AccountPart, AccountRow>> {
+    const r = await c.query<AccountRow>(
+      'SELECT account_id, kind, balance_fen FROM host_accounts WHERE card_id = $1',
+      [cardId],
+    );
+    return new Map(r.rows.map((a) => [a.kind, a]));
+  }
+
+  private static balancesOf(accounts: Map<AccountPart, AccountRow>): HostBalances {
+    return {
+      reserve: accounts.get('reserve')?.balance_fen ?? null,
+      medicalCurrent: accounts.get('medical_current')?.balance_fen ?? null,
+      medicalPrior: accounts.get('medical_prior')?.balance_fen ?? null,
+    };
+  }
+
+  // ---- registration and terminal reports ----------------------------------------------------
+
+  /**
+   * Registers a card. The first registration creates it and funds its accounts with the
+   * opening balances; a later one (another terminal, a restart) changes nothing and answers
+   * with the balances the host holds now.
+   */
+  registerCard(reg: CardRegistration): Promise<RegistrationResult> {
+    return this.call(() =>
+      this.tx(async (c) => {
+        const at = this.now();
+        const inserted = await c.query(
+          `INSERT INTO host_cards (card_id, generation, status, password_hash, registered_by, registered_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (card_id) DO NOTHING RETURNING card_id`,
+          [
+            reg.cardId,
+            reg.generation,
+            reg.status,
+            reg.passwordHash === null ? null : JSON.stringify(reg.passwordHash),
+            reg.terminalId,
+            at,
+          ],
+        );
+        const created = (inserted.rowCount ?? 0) > 0;
+        if (created) {
+          const opening: [AccountPart, number | null][] = [
+            ['reserve', reg.opening.reserve],
+            ['medical_current', reg.opening.medicalCurrent],
+            ['medical_prior', reg.opening.medicalPrior],
+          ];
+          for (const [kind, fen] of opening) {
+            if (fen === null) continue;
+            const a = await c.query<{ account_id: number }>(
+              `INSERT INTO host_accounts (card_id, kind, balance_fen, opened_at) VALUES ($1, $2, $3, $4)
+               RETURNING account_id`,
+              [reg.cardId, kind, fen, at],
+            );
+            if (fen > 0) {
+              await this.post(c, `opening:${reg.cardId}:${kind}`, 'funding', [
+                [this.system(ADVANCED_BY[kind]), -fen],
+                [a.rows[0]!.account_id, fen],
+              ]);
+            }
+          }
+        }
+        return { created, balances: PgHost.balancesOf(await this.accounts(c, reg.cardId)) };
+      }),
+    );
+  }
+
+  /** Stores what a terminal says about itself; `last_seen` is the host's time of the report. */
+  async reportTerminal(report: TerminalReport): Promise<void> {
+    const terminalId = requireText(report.terminalId, 'terminalId');
+    const at = this.now();
+    await this.pool.query(
+      `INSERT INTO host_terminals (terminal_id, merchant_id, first_seen, last_seen, queue_depth, last_sync_at,
+         reconciliation, mismatches, reconciled_at, reported_at)
+       VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $3)
+       ON CONFLICT (terminal_id) DO UPDATE SET
+         merchant_id    = COALESCE(EXCLUDED.merchant_id, host_terminals.merchant_id),
+         last_seen      = EXCLUDED.last_seen,
+         queue_depth    = COALESCE(EXCLUDED.queue_depth, host_terminals.queue_depth),
+         last_sync_at   = COALESCE(EXCLUDED.last_sync_at, host_terminals.last_sync_at),
+         reconciliation = COALESCE(EXCLUDED.reconciliation, host_terminals.reconciliation),
+         mismatches     = COALESCE(EXCLUDED.mismatches, host_terminals.mismatches),
+         reconciled_at  = COALESCE(EXCLUDED.reconciled_at, host_terminals.reconciled_at),
+         reported_at    = EXCLUDED.reported_at`,
+      [
+        terminalId,
+        report.merchantId ?? null,
+        at,
+        report.queueDepth ?? null,
+        report.lastSyncAt ?? null,
+        report.reconciliation ?? null,
+        report.mismatches ?? null,
+        report.reconciledAt ?? null,
+      ],
+    );
+  }
+
+  /** Terminals seen (by report or by their records), their queues and reconciliation; chain totals. */
+  async status(): Promise<HostStatus> {
+    const rows = (
+      await this.pool.query<{
+        terminal_id: string;
+        merchant_id: string | null;
+        last_seen: Date | null;
+        queue_depth: number | null;
+        last_sync_at: Date | null;
+        reconciliation: 'agree' | 'mismatch' | 'unknown' | null;
+        mismatches: number | null;
+        reconciled_at: Date | null;
+        payments: number;
+        refunds: number;
+        reversals: number;
+        net_fen: number;
+        last_applied_at: string | null;
+      }>(`
+        WITH r AS (
+          SELECT terminal_id,
+                 count(*) FILTER (WHERE kind = 'payment')::int AS payments,
+                 count(*) FILTER (WHERE kind = 'refund')::int AS refunds,
+                 count(*) FILTER (WHERE kind = 'reversal')::int AS reversals,
+                 COALESCE(SUM(CASE WHEN kind = 'payment' THEN amount_fen ELSE -amount_fen END), 0)::bigint AS net_fen,
+                 max(applied_at) AS last_applied_at
+          FROM host_records GROUP BY terminal_id)
+        SELECT COALESCE(t.terminal_id, r.terminal_id) AS terminal_id, t.merchant_id, t.last_seen, t.queue_depth,
+               t.last_sync_at, t.reconciliation, t.mismatches, t.reconciled_at,
+               COALESCE(r.payments, 0) AS payments, COALESCE(r.refunds, 0) AS refunds,
+               COALESCE(r.reversals, 0) AS reversals, COALESCE(r.net_fen, 0)::bigint AS net_fen, r.last_applied_at
+        FROM host_terminals t FULL OUTER JOIN r ON r.terminal_id = t.terminal_id
+        ORDER BY 1`)
+    ).rows;
+    const iso = (d: Date | null) => (d ? d.toISOString() : null);
+    const terminals: TerminalStatus[] = rows.map((r) => ({
+      terminalId: r.terminal_id,
+      merchantId: r.merchant_id,
+      lastSeen: iso(r.last_seen),
+      queueDepth: r.queue_depth,
+      lastSync: iso(r.last_sync_at),
+      reconciliation: r.reconciliation ?? 'unknown',
+      mismatches: r.mismatches,
+      reconciledAt: iso(r.reconciled_at),
+      payments: r.payments,
+      refunds: r.refunds,
+      reversals: r.reversals,
+      netFen: r.net_fen,
+      lastAppliedAt: r.last_applied_at,
+    }));
+    const books = (
+      await this.pool.query<{ total: number; bad_cards: number; cards: number; version: number }>(`
+        SELECT (SELECT COALESCE(SUM(amount_fen), 0)::bigint FROM host_postings) AS total,
+               (SELECT count(*)::int FROM host_accounts a
+                 WHERE a.card_id IS NOT NULL AND a.balance_fen <>
+                   (SELECT COALESCE(SUM(p.amount_fen), 0) FROM host_postings p WHERE p.account_id = a.account_id)) AS bad_cards,
+               (SELECT count(*)::int FROM host_cards) AS cards,
+               (SELECT COALESCE(max(version), 0)::int FROM schema_migrations) AS version`)
+    ).rows[0]!;
+    return {
+      terminals,
+      chain: {
+        terminals: terminals.length,
+        cards: books.cards,
+        payments: terminals.reduce((s, t) => s + t.payments, 0),
+        netFen: terminals.reduce((s, t) => s + t.netFen, 0),
+        queueDepth: terminals.reduce((s, t) => s + (t.queueDepth ?? 0), 0),
+        allReconciled: terminals.length > 0 && terminals.every((t) => t.reconciliation === 'agree'),
+        booksBalanced: books.total === 0 && books.bad_cards === 0,
+      },
+      schemaVersion: books.version,
+    };
+  }
+
+  // ---- bank: the gen 2/3 transaction password (R1.2) ---------------------------------------
+
+  verifyPassword(cardId: string, password: string): Promise<PasswordCheck> {
+    return this.call(async () => {
+      const id = requireText(cardId, 'cardId');
+      if (typeof password !== 'string') throw invalid('password must be a string');
+      const card = (
+        await this.pool.query<CardRow>(
+          'SELECT card_id, generation, status, password_hash, password_failures FROM host_cards WHERE card_id = $1',
+          [id],
+        )
+      ).rows[0];
+      if (!card) throw new HostError('UNKNOWN_CARD', `no card ${id} at the host`);
+      if (card.generation === 1) {
+        throw invalid(
+          `card ${card.card_id} is a gen 1 card: it has no financial account and no transaction password (R1.1)`,
+        );
+      }
+      if (card.status !== 'active')
+        throw new HostError('CARD_NOT_USABLE', `card ${card.card_id} is ${card.status}`);
+      if (!card.password_hash) throw invalid(`card ${card.card_id} has no transaction password at the bank`);
+      const locked = () =>
+        new HostError(
+          'PASSWORD_LOCKED',
+          `transaction password of card ${card.card_id} is locked after ${this.passwordRetryLimit} wrong tries; ` +
+            'reset it at the bank counter',
+          0,
+        );
+      if (card.password_failures >= this.passwordRetryLimit) throw locked();
+      // scrypt runs outside any transaction; the counter update below is one atomic statement.
+      if (await verifyHash(card.password_hash, password)) {
+        await this.pool.query(
+          'UPDATE host_cards SET password_failures = 0 WHERE card_id = $1 AND password_failures <> 0',
+          [card.card_id],
+        );
+        return { ok: true };
+      }
+      const failures =
+        (
+          await this.pool.query<{ password_failures: number }>(
+            'UPDATE host_cards SET password_failures = password_failures + 1 WHERE card_id = $1 RETURNING password_failures',
+            [card.card_id],
+          )
+        ).rows[0]?.password_failures ?? 0;
+      const triesLeft = Math.max(this.passwordRetryLimit - failures, 0);
+      if (triesLeft === 0) throw locked();
+      throw new HostError(
+        'WRONG_PASSWORD',
+        `wrong transaction password for card ${card.card_id}: ${triesLeft} ${triesLeft === 1 ? 'try' : 'tries'} left`,
+        triesLeft,
+      );
+    });
+  }
+
+  // ---- card management and balances -------------------------------------------------------
+
+  cardStatus(cardId: string): Promise<CardStatus> {
+    return this.call(async () => {
+      const id = requireText(cardId, 'cardId');
+      const r = await this.pool.query<{ status: CardStatus }>(
+        'SELECT status FROM host_cards WHERE card_id = $1',
+        [id],
+      );
+      const row = r.rows[0];
+      if (!row) throw new HostError('UNKNOWN_CARD', `no card ${id} at the host`);
+      return row.status;
+    });
+  }
+
+  balances(cardId: string): Promise<HostBalances> {
+    return this.call(async () => {
+      const id = requireText(cardId, 'cardId');
+      const known = await this.pool.query('SELECT 1 FROM host_cards WHERE card_id = $1', [id]);
+      if (known.rowCount === 0) throw new HostError('UNKNOWN_CARD', `no card ${id} at the host`);
+      return PgHost.balancesOf(await this.accounts(this.pool, id));
+    });
+  }
+
+  // ---- carry-over (R4.2) ---------------------------------------------------------------------
+
+  /**
+   * The 21 June job: moves the whole 95000 balance of every card into 95001 (opening 95001,
+   * also for cards whose 95000 is empty), once per year however often it runs and however
+   * many host processes run it (the meta row is locked for the run).
+   */
+  async runCarryOver(): Promise<CarryOverResult[]> {
+    const { done, results } = await this.tx(async (c) => {
+      const due = carryOverYearDue(this.clock());
+      const stored = (
+        await c.query<{ value: string }>('SELECT value FROM host_meta WHERE key = $1 FOR UPDATE', [
+          CARRY_OVER_KEY,
+        ])
+      ).rows[0];
+      if (!stored) {
+        await c.query('INSERT INTO host_meta (key, value) VALUES ($1, $2)', [CARRY_OVER_KEY, String(due)]);
+        return { done: due, results: [] as CarryOverResult[] };
+      }
+      const doneYear = Number(stored.value);
+      const results: CarryOverResult[] = [];
+      for (let year = doneYear + 1; year <= due; year++) results.push(await this.carryOverYear(c, year));
+      if (due > doneYear)
+        await c.query('UPDATE host_meta SET value = $2 WHERE key = $1', [CARRY_OVER_KEY, String(due)]);
+      return { done: Math.max(doneYear, due), results };
+    });
+    this.carryOverDone = done;
+    return results;
+  }
+
+  private async carryOverIfDue(): Promise<void> {
+    if (this.carryOverDone !== null && this.carryOverDone >= carryOverYearDue(this.clock())) return;
+    await this.runCarryOver();
+  }
+
+  private async carryOverYear(c: Client, year: number): Promise<CarryOverResult> {
+    const cards = (
+      await c.query<{ card_id: string }>(
+        `SELECT card_id FROM host_cards WHERE card_id IN
+           (SELECT card_id FROM host_accounts WHERE kind = 'medical_current') ORDER BY card_id FOR UPDATE`,
+      )
+    ).rows;
+    let moved = 0;
+    let movedFen = 0;
+    const at = this.now();
+    for (const { card_id } of cards) {
+      const accounts = await this.accounts(c, card_id);
+      const current = accounts.get('medical_current')!;
+      let prior = accounts.get('medical_prior');
+      if (!prior) {
+        const r = await c.query<{ account_id: number }>(
+          `INSERT INTO host_accounts (card_id, kind, balance_fen, opened_at) VALUES ($1, 'medical_prior', 0, $2)
+           RETURNING account_id`,
+          [card_id, at],
+        );
+        prior = { account_id: r.rows[0]!.account_id, kind: 'medical_prior', balance_fen: 0 };
+      }
+      const txnId = `carry-over:${year}:${card_id}`;
+      if (current.balance_fen <= 0) continue;
+      const already = await c.query('SELECT 1 FROM host_postings WHERE txn_id = $1 LIMIT 1', [txnId]);
+      if ((already.rowCount ?? 0) > 0) continue;
+      await this.post(c, txnId, 'carry-over', [
+        [current.account_id, -current.balance_fen],
+        [prior.account_id, current.balance_fen],
+      ]);
+      await c.query('UPDATE host_accounts SET balance_fen = balance_fen + $2 WHERE account_id = $1', [
+        current.account_id,
+        -current.balance_fen,
+      ]);
+      await c.query('UPDATE host_accounts SET balance_fen = balance_fen + $2 WHERE account_id = $1', [
+        prior.account_id,
+        current.balance_fen,
+      ]);
+      moved += 1;
+      movedFen += current.balance_fen;
+    }
+    await c.query('INSERT INTO host_carry_overs (year, ran_at, cards, moved_fen) VALUES ($1, $2, $3, $4)', [
+      year,
+      at,
+      moved,
+      movedFen,
+    ]);
+    return { year, cards: moved, movedFen };
+  }
+
+  // ---- payments --------------------------------------------------------------------------
+
+  /** Online authorisation; the terminal records after the answer (no shared transaction here). */
+  pay(request: HostPaymentRequest): Promise<HostRecord> {
+    return this.call(async () => {
+      const head = this.validateRequest(request, 'online');
+      return this.tx(async (c) => {
+        const card = await this.lockCard(c, head.card_id);
+        const { existing, accounts } = await this.readForPayment(c, request);
+        const replay = this.replayOf(existing, request);
+        if (replay) return replay;
+        if (card.generation === 1) {
+          throw new HostError(
+            'CARD_NOT_USABLE',
+            `card ${card.card_id} is a gen 1 card: no financial account and no medical account payment (R1.1); ` +
+              'the holder should apply for a gen 3 card',
+          );
+        }
+        if (card.status !== 'active') {
+          throw new HostError('CARD_NOT_USABLE', `card ${card.card_id} is ${card.status}, not active`);
+        }
+        const balances = PgHost.balancesOf(accounts);
+        const amount = request.amountFen;
+        let split: PaymentSplit;
+        if (request.method === 'medical') {
+          const r = splitMedical(amount, balances, this.medicalOrder, this.shortfall);
+          if (!r.ok) {
+            throw new HostError(
+              'INSUFFICIENT_FUNDS',
+              `medical accounts of card ${card.card_id} are short by ${formatYuan(r.shortfallFen)} ` +
+                `of ${formatYuan(amount)}`,
+            );
+          }
+          split = r.split;
+        } else {
+          const reserve = balances.reserve ?? 0;
+          if (balances.reserve === null || reserve < amount) {
+            throw new HostError(
+              'INSUFFICIENT_FUNDS',
+              balances.reserve === null
+                ? `card ${card.card_id} has no reserve account`
+                : `reserve account of card ${card.card_id} has ${formatYuan(reserve)}, ${formatYuan(amount)} needed`,
+            );
+          }
+          split = { medicalCurrentFen: 0, medicalPriorFen: 0, reserveFen: amount, selfPayFen: 0 };
+        }
+        const legs: Leg[] = [];
+        for (const part of this.drawOrder()) {
+          const fen = split[SPLIT_FIELD[part]];
+          if (fen === 0) continue;
+          const accountId = part === 'self_pay' ? null : (accounts.get(part)?.account_id ?? null);
+          if (part !== 'self_pay' && accountId === null)
+            throw new Error(`no ${part} account for ${card.card_id}`);
+          legs.push({ part, accountId, advanced: false, amountFen: fen, refLeg: null });
+        }
+        return this.apply(c, { ...head, card_status: card.status }, legs, 'payment');
+      });
+    });
+  }
+
+  forward(request: HostPaymentRequest): Promise<HostRecord> {
+    return this.call(async () => {
+      const head = this.validateRequest(request, 'offline');
+      const split = this.validateSplit(request);
+      return this.tx(async (c) => {
+        const card = await this.lockCard(c, head.card_id);
+        return this.forwardLocked(c, request, head, split, card);
+      });
+    });
+  }
+
+  /**
+   * Forwards many payments in one transaction (the terminal's queue sent in batches): every
+   * card involved is locked first, in card_id order; each payment is then applied exactly as
+   * forward() applies it, or refused on its own (an unknown card, an id reused for another
+   * payment) without touching the others. One commit for the batch.
+   */
+  forwardBatch(requests: readonly HostPaymentRequest[]): Promise<ForwardBatchOutcome[]> {
+    return this.call(async () => {
+      type Checked =
+        | { request: HostPaymentRequest; head: RecordHead; split: PaymentSplit; error: null }
+        | { request: HostPaymentRequest; error: HostError };
+      const checked = requests.map((request): Checked => {
+        try {
+          const head = this.validateRequest(request, 'offline');
+          return { request, head, split: this.validateSplit(request), error: null };
+        } catch (e) {
+          if (e instanceof HostError) return { request, error: e };
+          throw e;
+        }
+      });
+      return this.tx(async (c) => {
+        const ids = [...new Set(checked.flatMap((x) => (x.error === null ? [x.head.card_id] : [])))].sort();
+        const locked = await c.query<CardRow>({
+          name: 'host-lock-cards',
+          text: `SELECT card_id, generation, status, password_hash, password_failures FROM host_cards
+                 WHERE card_id = ANY($1::text[]) ORDER BY card_id FOR UPDATE`,
+          values: [ids],
+        });
+        const cards = new Map(locked.rows.map((r) => [r.card_id, r]));
+        const out: ForwardBatchOutcome[] = [];
+        for (const x of checked) {
+          const paymentId = String(x.request?.paymentId);
+          if (x.error !== null) {
+            out.push({ paymentId, error: { code: x.error.code, message: x.error.message } });
+            continue;
+          }
+          const card = cards.get(x.head.card_id);
+          if (!card) {
+            out.push({
+              paymentId,
+              error: { code: 'UNKNOWN_CARD', message: `no card ${x.head.card_id} at the host` },
+            });
+            continue;
+          }
+          try {
+            out.push({ paymentId, record: await this.forwardLocked(c, x.request, x.head, x.split, card) });
+          } catch (e) {
+            // Refusals are decided before anything is written: the transaction goes on.
+            if (!(e instanceof HostError)) throw e;
+            out.push({ paymentId, error: { code: e.code, message: e.message } });
+          }
+        }
+        return out;
+      });
+    });
+  }
+
+  /** forward() with the card's row already locked. */
+  private async forwardLocked(
+    c: Client,
+    request: HostPaymentRequest,
+    head: RecordHead,
+    split: PaymentSplit,
+    card: CardRow,
+  ): Promise<HostRecord> {
+    const { existing, accounts } = await this.readForPayment(c, request);
+    const replay = this.replayOf(existing, request);
+    if (replay) return replay;
+    // The card was accepted at the till: its status now is recorded, not re-checked.
+    const legs: Leg[] = [];
+    for (const part of this.drawOrder()) {
+      const fen = split[SPLIT_FIELD[part]];
+      if (fen === 0) continue;
+      if (part === 'self_pay') {
+        legs.push({ part, accountId: null, advanced: false, amountFen: fen, refLeg: null });
+        continue;
+      }
+      const account = accounts.get(part);
+      const taken = Math.min(account?.balance_fen ?? 0, fen);
+      if (account && taken > 0) {
+        legs.push({ part, accountId: account.account_id, advanced: false, amountFen: taken, refLeg: null });
+      }
+      if (fen > taken) {
+        legs.push({
+          part,
+          accountId: this.system(ADVANCED_BY[part]),
+          advanced: true,
+          amountFen: fen - taken,
+          refLeg: null,
+        });
+      }
+    }
+    return this.apply(c, { ...head, card_status: card.status }, legs, 'payment');
+  }
+
+  private drawOrder(): Part[] {
+    const medical: Part[] =
+      this.medicalOrder === 'current-first'
+        ? ['medical_current', 'medical_prior']
+        : ['medical_prior', 'medical_current'];
+    return [...medical, 'reserve', 'self_pay'];
+  }
+
+  private validateRequest(request: HostPaymentRequest, mode: 'online' | 'offline'): RecordHead {
+    if (typeof request !== 'object' || request === null) throw invalid('request must be an object');
+    const paymentId = requireText(request.paymentId, 'paymentId');
+    const terminalId = requireText(request.terminalId, 'terminalId');
+    const merchantId = requireText(request.merchantId, 'merchantId');
+    const cardId = requireText(request.cardId, 'cardId');
+    if (request.method !== 'medical' && request.method !== 'reserve') {
+      throw invalid(`method must be 'medical' or 'reserve', got ${String(request.method)}`);
+    }
+    requireFen(request.amountFen, 'amountFen', 1);
+    requireInstant(request.createdAt, 'createdAt');
+    return {
+      payment_id: paymentId,
+      kind: 'payment',
+      ref_payment_id: null,
+      mode,
+      terminal_id: terminalId,
+      merchant_id: merchantId,
+      card_id: cardId,
+      card_status: 'active',
+      method: request.method,
+      amount_fen: request.amountFen,
+      created_at: request.createdAt,
+    };
+  }
+
+  private validateSplit(request: HostPaymentRequest): PaymentSplit {
+    const s: unknown = request.split;
+    if (typeof s !== 'object' || s === null) throw invalid('split must be an object');
+    const split = s as PaymentSplit;
+    const fields: (keyof PaymentSplit)[] = [
+      'medicalCurrentFen',
+      'medicalPriorFen',
+      'reserveFen',
+      'selfPayFen',
+    ];
+    let sum = 0n;
+    for (const f of fields) sum += BigInt(requireFen(split[f], `split.${f}`, 0));
+    if (sum !== BigInt(request.amountFen)) {
+      throw invalid(`split parts sum to ${sum} fen, not amountFen ${request.amountFen}`);
+    }
+    if (request.method === 'reserve' && (split.medicalCurrentFen > 0 || split.medicalPriorFen > 0)) {
+      throw invalid('split of a reserve payment must not draw on 95000/95001');
+    }
+    return {
+      medicalCurrentFen: split.medicalCurrentFen,
+      medicalPriorFen: split.medicalPriorFen,
+      reserveFen: split.reserveFen,
+      selfPayFen: split.selfPayFen,
+    };
+  }
+
+  private async getRecord(c: Client, id: string): Promise<RecordRow | null> {
+    return (
+      (await c.query<RecordRow>(`SELECT ${RECORD_COLUMNS} FROM host_records WHERE payment_id = $1`, [id]))
+        .rows[0] ?? null
+    );
+  }
+
+  /** In one statement, after the card's row is locked: a record of this id, and the card's accounts. */
+  private async readForPayment(
+    c: Client,
+    request: HostPaymentRequest,
+  ): Promise<{ existing: RecordRow | null; accounts: Map<AccountPart, AccountRow> }> {
+    const r = await c.query<{ existing: RecordRow | null; accounts: AccountRow[] }>({
+      name: 'host-read-for-payment',
+      text: READ_FOR_PAYMENT_SQL,
+      values: [request.cardId, request.paymentId],
+    });
+    const row = r.rows[0]!;
+    return { existing: row.existing, accounts: new Map(row.accounts.map((a) => [a.kind, a])) };
+  }
+
+  private replayOf(r: RecordRow | null, request: HostPaymentRequest): HostRecord | null {
+    if (!r) return null;
+    if (
+      r.kind !== 'payment' ||
+      r.card_id !== request.cardId ||
+      r.terminal_id !== request.terminalId ||
+      r.merchant_id !== request.merchantId ||
+      r.method !== request.method ||
+      r.amount_fen !== request.amountFen
+    ) {
+      throw invalid(
+        `paymentId ${request.paymentId} was already used for a different ${r.kind} ` +
+          `(card ${r.card_id}, terminal ${r.terminal_id}, ${r.method} ${formatYuan(r.amount_fen)})`,
+      );
+    }
+    return toHostRecord(r);
+  }
+
+  private async post(
+    c: Client,
+    txnId: string,
+    kind: string,
+    lines: [accountId: number, fen: number][],
+  ): Promise<void> {
+    const values: unknown[] = [];
+    const rows = lines.map(([accountId, fen], i) => {
+      values.push(txnId, i + 1, kind, accountId, fen);
+      const b = i * 5;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, now())`;
+    });
+    await c.query(
+      `INSERT INTO host_postings (txn_id, line, kind, account_id, amount_fen, posted_at) VALUES ${rows.join(', ')}`,
+      values,
+    );
+  }
+
+  /**
+   * Moves the legs as one balanced posting (id = the record's id), updates the card accounts'
+   * balances and stores the record and its legs. Payments debit the accounts and credit the
+   * merchant; refunds and reversals do the opposite. Self-pay legs are cash at the till.
+   */
+  private async apply(
+    c: Client,
+    head: RecordHead,
+    legs: readonly Leg[],
+    kind: HostRecord['kind'],
+  ): Promise<HostRecord> {
+    const out = kind === 'payment' ? -1 : 1;
+    const split: PaymentSplit = { medicalCurrentFen: 0, medicalPriorFen: 0, reserveFen: 0, selfPayFen: 0 };
+    let advanced = 0;
+    let covered = 0;
+    const lines: [number, number][] = [];
+    for (const leg of legs) {
+      split[SPLIT_FIELD[leg.part]] += leg.amountFen;
+      if (leg.advanced) advanced += leg.amountFen;
+      if (leg.accountId !== null) {
+        covered += leg.amountFen;
+        lines.push([leg.accountId, out * leg.amountFen]);
+      }
+    }
+    const total = split.medicalCurrentFen + split.medicalPriorFen + split.reserveFen + split.selfPayFen;
+    if (total !== head.amount_fen) {
+      throw new Error(`host: legs of ${head.payment_id} sum to ${total} fen, not ${head.amount_fen}`);
+    }
+    const row: RecordRow = {
+      ...head,
+      kind,
+      medical_current_fen: split.medicalCurrentFen,
+      medical_prior_fen: split.medicalPriorFen,
+      reserve_fen: split.reserveFen,
+      self_pay_fen: split.selfPayFen,
+      advanced_fen: advanced,
+      business_date: businessDate(new Date(head.created_at)),
+      applied_at: this.now(),
+    };
+    // One statement (a prepared plan): the record, its legs, the balanced postings and the card
+    // accounts' balances (system accounts are sums of their postings). Foreign keys between
+    // the sibling inserts are checked at the end of the statement; the record's primary key
+    // decides a race between two attempts of the same id.
+    if (covered > 0) lines.push([this.system('merchant'), -out * covered]);
+    const cardLegs = legs.filter((l) => l.accountId !== null && !l.advanced);
+    await c.query({
+      name: 'host-apply',
+      text: APPLY_SQL,
+      values: [
+        row.payment_id,
+        row.kind,
+        row.ref_payment_id,
+        row.mode,
+        row.terminal_id,
+        row.merchant_id,
+        row.card_id,
+        row.card_status,
+        row.method,
+        row.amount_fen,
+        row.medical_current_fen,
+        row.medical_prior_fen,
+        row.reserve_fen,
+        row.self_pay_fen,
+        row.advanced_fen,
+        row.created_at,
+        row.business_date,
+        row.applied_at,
+        legs.map((_, i) => i + 1),
+        legs.map((l) => l.part),
+        legs.map((l) => l.accountId),
+        legs.map((l) => l.advanced),
+        legs.map((l) => l.amountFen),
+        legs.map((l) => l.refLeg),
+        lines.map(([a]) => a),
+        lines.map(([, fen]) => fen),
+        cardLegs.map((l) => l.accountId),
+        cardLegs.map((l) => out * l.amountFen),
+      ],
+    });
+    return toHostRecord(row);
+  }
+
+  // ---- reversals and refunds ---------------------------------------------------------------
+
+  reverse(reversalId: string, paymentId: string, at: string): Promise<HostRecord> {
+    return this.call(async () => {
+      const id = requireText(reversalId, 'reversalId');
+      requireText(paymentId, 'paymentId');
+      requireInstant(at, 'at');
+      return this.tx(async (c) => {
+        const original = await this.lockedOriginal(c, id, paymentId);
+        const existing = await this.getRecord(c, id);
+        if (existing) {
+          if (existing.kind === 'reversal' && existing.ref_payment_id === paymentId)
+            return toHostRecord(existing);
+          throw invalid(
+            `reversalId ${id} was already used for a ${existing.kind} of ${existing.ref_payment_id ?? id}`,
+          );
+        }
+        if (!original)
+          throw new HostError('UNKNOWN_PAYMENT', `payment ${paymentId} was never applied at the host`);
+        const earlier = await this.reversalOf(c, paymentId);
+        if (earlier) throw invalid(`payment ${paymentId} was already reversed by ${earlier.payment_id}`);
+        const open = (await this.openLegs(c, paymentId)).filter((l) => l.remaining_fen > 0);
+        if (open.length === 0)
+          throw invalid(`payment ${paymentId} is fully refunded: nothing left to reverse`);
+        const legs = open.reverse().map((l) => this.returnLeg(l, l.remaining_fen));
+        const amount = legs.reduce((sum, l) => sum + l.amountFen, 0);
+        return this.apply(c, await this.returnHead(c, id, original, at, amount), legs, 'reversal');
+      });
+    });
+  }
+
+  refund(refundId: string, paymentId: string, amountFen: number, at: string): Promise<HostRecord> {
+    return this.call(async () => {
+      const id = requireText(refundId, 'refundId');
+      requireText(paymentId, 'paymentId');
+      const amount = requireFen(amountFen, 'amountFen', 1);
+      requireInstant(at, 'at');
+      return this.tx(async (c) => {
+        const original = await this.lockedOriginal(c, id, paymentId);
+        const existing = await this.getRecord(c, id);
+        if (existing) {
+          if (
+            existing.kind === 'refund' &&
+            existing.ref_payment_id === paymentId &&
+            existing.amount_fen === amount
+          ) {
+            return toHostRecord(existing);
+          }
+          throw invalid(
+            `refundId ${id} was already used for a ${existing.kind} of ${existing.ref_payment_id ?? id} ` +
+              `(${formatYuan(existing.amount_fen)})`,
+          );
+        }
+        if (!original)
+          throw new HostError('UNKNOWN_PAYMENT', `payment ${paymentId} was never applied at the host`);
+        const reversal = await this.reversalOf(c, paymentId);
+        if (reversal)
+          throw invalid(`payment ${paymentId} was reversed by ${reversal.payment_id}: nothing to refund`);
+        const open = (await this.openLegs(c, paymentId)).reverse();
+        const remaining = open.reduce((sum, l) => sum + l.remaining_fen, 0);
+        if (amount > remaining) {
+          throw invalid(
+            `refund of ${formatYuan(amount)} exceeds the ${formatYuan(remaining)} not yet refunded ` +
+              `of payment ${paymentId} (${formatYuan(original.amount_fen)})`,
+          );
+        }
+        const legs: Leg[] = [];
+        let rest = amount;
+        for (const l of open) {
+          if (rest === 0) break;
+          const fen = Math.min(l.remaining_fen, rest);
+          if (fen === 0) continue;
+          legs.push(this.returnLeg(l, fen));
+          rest -= fen;
+        }
+        return this.apply(c, await this.returnHead(c, id, original, at, amount), legs, 'refund');
+      });
+    });
+  }
+
+  /**
+   * The payment a refund/reversal points at, with its card locked; null when it was never
+   * applied. Without a payment the id may still be a stored record (answered as a replay).
+   */
+  private async lockedOriginal(c: Client, id: string, paymentId: string): Promise<RecordRow | null> {
+    const r = await this.getRecord(c, paymentId);
+    if (!r) {
+      const existing = await this.getRecord(c, id);
+      if (existing) await this.lockCard(c, existing.card_id);
+      return null;
+    }
+    if (r.kind !== 'payment') {
+      const existing = await this.getRecord(c, id);
+      if (!existing) throw invalid(`${paymentId} is a ${r.kind}, not a payment`);
+    }
+    await this.lockCard(c, r.card_id);
+    return r.kind === 'payment' ? r : null;
+  }
+
+  private async reversalOf(c: Client, paymentId: string): Promise<RecordRow | null> {
+    return (
+      (
+        await c.query<RecordRow>(
+          `SELECT ${RECORD_COLUMNS} FROM host_records WHERE ref_payment_id = $1 AND kind = 'reversal'`,
+          [paymentId],
+        )
+      ).rows[0] ?? null
+    );
+  }
+
+  private async openLegs(c: Client, paymentId: string): Promise<OpenLegRow[]> {
+    return (
+      await c.query<OpenLegRow>(
+        `SELECT l.leg, l.part, l.account_id, l.advanced,
+                (l.amount_fen - COALESCE((
+                  SELECT SUM(b.amount_fen) FROM host_legs b
+                  JOIN host_records h ON h.payment_id = b.payment_id
+                  WHERE h.ref_payment_id = l.payment_id AND b.ref_leg = l.leg), 0))::bigint AS remaining_fen
+         FROM host_legs l WHERE l.payment_id = $1 ORDER BY l.leg`,
+        [paymentId],
+      )
+    ).rows;
+  }
+
+  private returnLeg(l: OpenLegRow, fen: number): Leg {
+    return { part: l.part, accountId: l.account_id, advanced: l.advanced, amountFen: fen, refLeg: l.leg };
+  }
+
+  private async returnHead(
+    c: Client,
+    id: string,
+    original: RecordRow,
+    at: string,
+    amountFen: number,
+  ): Promise<RecordHead> {
+    const status = (
+      await c.query<{ status: CardStatus }>('SELECT status FROM host_cards WHERE card_id = $1', [
+        original.card_id,
+      ])
+    ).rows[0]?.status;
+    return {
+      payment_id: id,
+      kind: 'refund',
+      ref_payment_id: original.payment_id,
+      mode: null,
+      terminal_id: original.terminal_id,
+      merchant_id: original.merchant_id,
+      card_id: original.card_id,
+      card_status: status ?? original.card_status,
+      method: original.method,
+      amount_fen: amountFen,
+      created_at: at,
+    };
+  }
+
+  // ---- reconciliation ----------------------------------------------------------------------
+
+  records(terminalId: string, date?: string): Promise<HostRecord[]> {
+    return this.call(async () => {
+      const terminal = requireText(terminalId, 'terminalId');
+      if (date === undefined) {
+        return (
+          await this.pool.query<RecordRow>(
+            `SELECT ${RECORD_COLUMNS} FROM host_records WHERE terminal_id = $1 ORDER BY seq`,
+            [terminal],
+          )
+        ).rows.map(toHostRecord);
+      }
+      if (typeof date !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(date)) {
+        throw invalid(`date must be a business day as YYYY-MM-DD, got ${String(date)}`);
+      }
+      return (
+        await this.pool.query<RecordRow>(
+          `SELECT ${RECORD_COLUMNS} FROM host_records WHERE terminal_id = $1 AND business_date = $2 ORDER BY seq`,
+          [terminal, date],
+        )
+      ).rows.map(toHostRecord);
+    });
+  }
+}

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import type { HostErrorCode } from '../types.ts';
+
+/**
+ * The central host's wire protocol: HTTP POST with a JSON body per Host method, JSON answers.
+ * Shared by the server (core/host/server/http-server.ts), which validates every body with
+ * these schemas, and the terminal's client (core/host/http-host.ts).
+ *
+ *   200 { result }                               the method's answer
+ *   4xx { error: { code, message, triesLeft? } }  a HostError (INVALID_REQUEST for a bad body)
+ *   401 { error: { code: 'UNAUTHORIZED' } }      missing or wrong token
+ *   503 { error: { code: 'HOST_DOWN' } }         PostgreSQL unreachable: nothing was applied
+ *   500 { error: { code: 'HOST_FAILED' } }       anything else: the request may or may not have applied
+ */
+export const API_PREFIX = '/v1';
+
+export const ROUTES = {
+  verifyPassword: `${API_PREFIX}/verify-password`,
+  balances: `${API_PREFIX}/balances`,
+  cardStatus: `${API_PREFIX}/card-status`,
+  pay: `${API_PREFIX}/pay`,
+  forward: `${API_PREFIX}/forward`,
+  forwardBatch: `${API_PREFIX}/forward-batch`,
+  reverse: `${API_PREFIX}/reverse`,
+  refund: `${API_PREFIX}/refund`,
+  records: `${API_PREFIX}/records`,
+  registerCard: `${API_PREFIX}/cards`,
+  report: `${API_PREFIX}/terminals/report`,
+  status: `${API_PREFIX}/status`,
+  health: '/health',
+} as const;
+
+/** Payments per forward-batch request. */
+export const MAX_BATCH = 500;
+
+const text = z.string().min(1).max(200);
+const fen = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const positiveFen = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const instant = z
+  .string()
+  .max(64)
+  .refine((s) => !Number.isNaN(new Date(s).getTime()), 'must be an ISO date-time');
+
+export const splitSchema = z.strictObject({
+  medicalCurrentFen: fen,
+  medicalPriorFen: fen,
+  reserveFen: fen,
+  selfPayFen: fen,
+});
+
+export const paymentRequestSchema = z.strictObject({
+  paymentId: text,
+  terminalId: text,
+  merchantId: text,
+  cardId: text,
+  method: z.enum(['medical', 'reserve']),
+  amountFen: positiveFen,
+  split: splitSchema,
+  createdAt: instant,
+  mode: z.enum(['online', 'offline']),
+});
+
+export const secretHashSchema = z.strictObject({
+  alg: z.literal('scrypt'),
+  n: z
+    .number()
+    .int()
+    .min(2)
+    .max(2 ** 20),
+  r: z.number().int().min(1).max(32),
+  p: z.number().int().min(1).max(16),
+  salt: z.string().regex(/^[0-9a-f]{16,128}$/),
+  hash: z.string().regex(/^[0-9a-f]{32,128}$/),
+});
+
+const openingFen = fen.nullable();
+
+export const BODIES = {
+  verifyPassword: z.strictObject({ cardId: text, password: z.string().max(64) }),
+  balances: z.strictObject({ cardId: text }),
+  cardStatus: z.strictObject({ cardId: text }),
+  pay: paymentRequestSchema,
+  forward: paymentRequestSchema,
+  forwardBatch: z.strictObject({ requests: z.array(paymentRequestSchema).min(1).max(MAX_BATCH) }),
+  reverse: z.strictObject({ reversalId: text, paymentId: text, at: instant }),
+  refund: z.strictObject({ refundId: text, paymentId: text, amountFen: positiveFen, at: instant }),
+  records: z.strictObject({
+    terminalId: text,
+    date: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a business day as YYYY-MM-DD')
+      .optional(),
+  }),
+  registerCard: z.strictObject({
+    cardId: text,
+    generation: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+    status: z.enum(['active', 'not-activated', 'loss-reported', 'closed']),
+    passwordHash: secretHashSchema.nullable(),
+    opening: z.strictObject({ reserve: openingFen, medicalCurrent: openingFen, medicalPrior: openingFen }),
+    terminalId: text,
+  }),
+  report: z.strictObject({
+    terminalId: text,
+    merchantId: text.nullable().optional(),
+    queueDepth: z.number().int().min(0).max(1e9).nullable().optional(),
+    lastSyncAt: instant.nullable().optional(),
+    reconciliation: z.enum(['agree', 'mismatch', 'unknown']).nullable().optional(),
+    mismatches: z.number().int().min(0).max(1e9).nullable().optional(),
+    reconciledAt: instant.nullable().optional(),
+  }),
+} as const;
+
+export type WireErrorCode = HostErrorCode | 'UNAUTHORIZED' | 'HOST_FAILED' | 'NOT_FOUND';
+
+export interface WireError {
+  readonly code: WireErrorCode;
+  readonly message: string;
+  readonly triesLeft?: number;
+}
+
+export const wireErrorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    triesLeft: z.number().int().optional(),
+  }),
+});
+
+/** The environment variable a shared token may come from (host and terminals). */
+export const TOKEN_ENV = 'SSCARD_HOST_TOKEN';
