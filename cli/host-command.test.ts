@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase, releaseTestServer } from '../core/host/server/pg-test-support.ts';
 import { freePort } from '../e2e/central-host/support.ts';
@@ -77,6 +80,45 @@ describe('sscard host', () => {
     expect((await cli('host', 'serve', '--pg', 'postgresql://x/y', '--listen', 'nope')).code).toBe(64);
     expect((await cli('host', 'frobnicate')).code).toBe(64);
     expect((await cli('host', 'status', '--url', 'ftp://x')).code).toBe(64);
+  });
+
+  it('two tills by the CLI, each with its own --terminal-id, forward to one host: status lists both', async () => {
+    const db = await freshDatabase('cli-tills');
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const stop = new AbortController();
+    const c = capture();
+    const serving = run(
+      ['host', 'serve', '--pg', db.url, '--listen', `127.0.0.1:${port}`],
+      c.io,
+      stop.signal,
+    );
+    const until = Date.now() + 20_000;
+    while (!c.out.some((l) => l.includes('listening')) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
+    const dir = mkdtempSync(join(tmpdir(), 'sscard-cli-tills-'));
+    try {
+      const till = (id: string, ...args: string[]) =>
+        cli(...args, '--db', join(dir, `${id}.db`), '--host-url', url, '--terminal-id', id);
+      const a = await till('SHOP1', 'pay', '--card', 'gen3-active', '--amount', '12.50', '--pin', '258014');
+      expect(a.code).toBe(0);
+      expect(a.out).toMatch(/终端编号\s+SHOP1/);
+      const b = await till('SHOP2', 'pay', '--card', 'gen3-hong-kong', '--amount', '3.00', '--pin', '375168');
+      expect(b.code).toBe(0);
+      for (const id of ['SHOP1', 'SHOP2']) expect((await till(id, 'reconcile')).code).toBe(0);
+      const status = JSON.parse((await cli('host', 'status', '--url', url, '--json')).out) as {
+        terminals: { terminalId: string }[];
+      };
+      expect(status.terminals.map((t) => t.terminalId).sort()).toEqual(['SHOP1', 'SHOP2']);
+      const bad = await till('no spaces', 'sync');
+      expect(bad.code).toBe(64);
+      expect(bad.err).toMatch(/--terminal-id must be 1–32 letters/);
+    } finally {
+      stop.abort();
+      await serving;
+      rmSync(dir, { recursive: true, force: true });
+      await db.drop();
+    }
   });
 
   it('--listen accepts address:port, :port, port and [v6]:port', () => {

@@ -28,18 +28,36 @@ export function parseYuan(text: string): number {
   return fen;
 }
 
-/** --host-url / --host-token (or SSCARD_HOST_URL / SSCARD_HOST_TOKEN): the central host; else in-process. */
+/**
+ * --host-url / --host-token (or SSCARD_HOST_URL / SSCARD_HOST_TOKEN): the central host; else
+ * in-process. --terminal-id (or SSCARD_TERMINAL_ID): which till this is (default T0001); every
+ * till forwarding to one central host needs its own.
+ */
 const HOST_OPTIONS = {
   'host-url': { type: 'string' },
   'host-token': { type: 'string' },
+  'terminal-id': { type: 'string' },
 } as const;
 
-function hostChoice(values: Record<string, unknown>): { hostUrl: string | undefined; hostToken?: string } {
+const TERMINAL_ID_RE = /^[A-Za-z0-9_.]{1,32}$/;
+
+function hostChoice(values: Record<string, unknown>): {
+  hostUrl: string | undefined;
+  hostToken?: string;
+  terminalId?: string;
+} {
   const hostUrl = (values['host-url'] as string | undefined) ?? process.env.SSCARD_HOST_URL;
   if (hostUrl !== undefined && !/^https?:\/\/[^/]+/.test(hostUrl))
     throw new UsageError(`--host-url must be the central host's http:// URL (got '${hostUrl}')`);
   const token = values['host-token'] as string | undefined;
-  return { hostUrl: hostUrl || undefined, ...(token ? { hostToken: token } : {}) };
+  const terminalId = (values['terminal-id'] as string | undefined) ?? process.env.SSCARD_TERMINAL_ID;
+  if (terminalId !== undefined && !TERMINAL_ID_RE.test(terminalId))
+    throw new UsageError(`--terminal-id must be 1–32 letters, digits, '_' or '.' (got '${terminalId}')`);
+  return {
+    hostUrl: hostUrl || undefined,
+    ...(token ? { hostToken: token } : {}),
+    ...(terminalId ? { terminalId } : {}),
+  };
 }
 
 async function withPos<T>(opts: HostChoiceOptions, fn: (pos: PosSystem<Host>) => Promise<T>): Promise<T> {
@@ -52,7 +70,7 @@ async function withPos<T>(opts: HostChoiceOptions, fn: (pos: PosSystem<Host>) =>
 }
 
 const PAY_HELP = `sscard pay --card <card|reader> --amount <yuan> --pin <digits> [--method medical|reserve]
-           [--host up|down|slow] [--db <file>] [--host-url <url>] [--json]
+           [--host up|down|slow] [--db <file>] [--host-url <url>] [--terminal-id <id>] [--json]
   Runs one payment end to end at the till: insert the card, enter the amount, the holder's
   PIN (gen 3) or transaction password (gen 2, and the reserve account on gen 3), pay, print the
   outcome and the receipt, remove the card.
@@ -62,6 +80,8 @@ const PAY_HELP = `sscard pay --card <card|reader> --amount <yuan> --pin <digits>
   --host    the host link for this payment (default up); gen 3 medical payments work when down
   --host-url the central host (sscard host serve; default $SSCARD_HOST_URL); without it the
             in-process host on --db answers (docs/central-host.md)
+  --terminal-id which till this is (default $SSCARD_TERMINAL_ID, else T0001): each till
+            forwarding to one central host needs its own
   Exit 0 approved, 2 declined or refused (the reason is printed), 1 bad input.`;
 
 export async function cmdPay(args: string[], io: CliIo): Promise<number> {
@@ -187,7 +207,7 @@ export async function cmdSettle(args: string[], io: CliIo): Promise<number> {
   });
   if (values.help) {
     io.out(
-      'sscard settle --db <file> [--date YYYY-MM-DD] [--json]\n  Daily settlement (日结): closes the business day and prints its totals per account and method.\n  Payments still waiting for the host stay queued and are forwarded later.',
+      'sscard settle --db <file> [--date YYYY-MM-DD] [--host-url <url>] [--terminal-id <id>] [--json]\n  Daily settlement (日结): closes the business day and prints its totals per account and method.\n  Payments still waiting for the host stay queued and are forwarded later.',
     );
     return EXIT.OK;
   }
@@ -227,7 +247,7 @@ export async function cmdReconcile(args: string[], io: CliIo): Promise<number> {
   });
   if (values.help) {
     io.out(
-      "sscard reconcile --db <file> [--date YYYY-MM-DD] [--json]\n  对账: compares the terminal's books with the host's records and lists every mismatch.\n  Exit 0 only when they agree, 2 otherwise.",
+      "sscard reconcile --db <file> [--date YYYY-MM-DD] [--host-url <url>] [--terminal-id <id>] [--json]\n  对账: compares the terminal's books with the host's records and lists every mismatch.\n  Exit 0 only when they agree, 2 otherwise.",
     );
     return EXIT.OK;
   }
@@ -263,7 +283,7 @@ export async function cmdSync(args: string[], io: CliIo): Promise<number> {
   });
   if (values.help) {
     io.out(
-      'sscard sync --db <file> [--json]\n  Forwards queued offline payments, refunds and reversals to the host. Safe to repeat:\n  the host applies each payment id once.',
+      'sscard sync --db <file> [--host-url <url>] [--terminal-id <id>] [--json]\n  Forwards queued offline payments, refunds and reversals to the host. Safe to repeat:\n  the host applies each payment id once.',
     );
     return EXIT.OK;
   }
