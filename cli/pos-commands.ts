@@ -8,6 +8,7 @@ import { BankCounter } from '../core/bank/counter.ts';
 import { openPosSystem, type HostChoiceOptions, type PosSystem } from '../core/pos/pos-system.ts';
 import { runPayment } from '../core/pos/run-payment.ts';
 import { yuan } from '../core/pos/receipt.ts';
+import { HostChoiceError, hostChoice as coreHostChoice, type HostChoice } from '../core/api/host-choice.ts';
 import { MAX_AMOUNT_FEN } from '../state-machines/types.ts';
 import { renderMessage } from '../state-machines/messages.ts';
 import type { Host, LinkState, PaymentMethod } from '../core/host/types.ts';
@@ -39,26 +40,23 @@ const HOST_OPTIONS = {
   'terminal-id': { type: 'string' },
 } as const;
 
-const TERMINAL_ID_RE = /^[A-Za-z0-9_.]{1,32}$/;
-
-function hostChoice(values: Record<string, unknown>): {
-  hostUrl: string | undefined;
-  hostToken?: string;
-  terminalId?: string;
-} {
-  const hostUrl = (values['host-url'] as string | undefined) ?? process.env.SSCARD_HOST_URL;
-  if (hostUrl !== undefined && !/^https?:\/\/[^/]+/.test(hostUrl))
-    throw new UsageError(`--host-url must be the central host's http:// URL (got '${hostUrl}')`);
-  const token = values['host-token'] as string | undefined;
-  const terminalId = (values['terminal-id'] as string | undefined) ?? process.env.SSCARD_TERMINAL_ID;
-  if (terminalId !== undefined && !TERMINAL_ID_RE.test(terminalId))
-    throw new UsageError(`--terminal-id must be 1–32 letters, digits, '_' or '.' (got '${terminalId}')`);
-  return {
-    hostUrl: hostUrl || undefined,
-    ...(token ? { hostToken: token } : {}),
-    ...(terminalId ? { terminalId } : {}),
-  };
+function hostChoice(values: Record<string, unknown>): HostChoiceOptionsFromCli {
+  try {
+    return {
+      hostUrl: undefined,
+      ...coreHostChoice({
+        hostUrl: (values['host-url'] as string | undefined) ?? process.env.SSCARD_HOST_URL,
+        hostToken: (values['host-token'] as string | undefined) ?? process.env.SSCARD_HOST_TOKEN,
+        terminalId: (values['terminal-id'] as string | undefined) ?? process.env.SSCARD_TERMINAL_ID,
+      }),
+    };
+  } catch (e) {
+    if (e instanceof HostChoiceError) throw new UsageError(e.message);
+    throw e;
+  }
 }
+
+type HostChoiceOptionsFromCli = { hostUrl: string | undefined } & HostChoice;
 
 async function withPos<T>(opts: HostChoiceOptions, fn: (pos: PosSystem<Host>) => Promise<T>): Promise<T> {
   const pos = openPosSystem(opts);

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
 import { createCore, type Core } from '../core/api/create-core.ts';
+import { hostChoiceFromEnv } from '../core/api/host-choice.ts';
 import { nodePcsc } from '../web/pcsc-access.ts';
 import { AppWindows, registerIpc } from './ipc.ts';
 import {
@@ -70,7 +71,13 @@ async function start(): Promise<void> {
   // cards, the in-process virtual reader; PC/SC readers when pcscd is there.
   const dbPath = process.env.SSCARD_DB || join(app.getPath('userData'), 'sscard.db');
   mkdirSync(dirname(dbPath), { recursive: true });
-  core = await createCore({ dbPath, walletDir: WALLET_DIR, pcsc: nodePcsc });
+  // A till of a chain: SSCARD_HOST_URL / SSCARD_TERMINAL_ID (docs/central-host.md).
+  core = await createCore({
+    dbPath,
+    walletDir: WALLET_DIR,
+    pcsc: nodePcsc,
+    ...hostChoiceFromEnv(process.env),
+  });
   registerIpc({ ipcMain, core, windows });
   openWindow();
   app.on('activate', () => {

@@ -26,6 +26,8 @@ export interface CoreOptions {
   /** The central host's URL (docs/central-host.md); absent: the in-process host (the default). */
   hostUrl?: string;
   hostToken?: string;
+  /** Which till this is at the central host (default T0001). */
+  terminalId?: string;
 }
 
 export interface Core {
@@ -128,6 +130,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       ...(options.hostTimeoutMs !== undefined ? { hostTimeoutMs: options.hostTimeoutMs } : {}),
       ...(options.hostUrl !== undefined ? { hostUrl: options.hostUrl } : {}),
       ...(options.hostToken !== undefined ? { hostToken: options.hostToken } : {}),
+      ...(options.terminalId !== undefined ? { terminalId: options.terminalId } : {}),
     });
 
   current = open('live', null);

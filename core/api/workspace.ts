@@ -28,6 +28,8 @@ export interface WorkspaceOptions {
   /** The central host's URL (docs/central-host.md); absent: the in-process host. */
   hostUrl?: string;
   hostToken?: string;
+  /** Which till this is (default T0001); a training sandbox is always the default. */
+  terminalId?: string;
 }
 
 /**
@@ -82,6 +84,9 @@ export class Workspace {
       // A training sandbox never talks to the chain's central host.
       hostUrl: options.mode === 'live' ? options.hostUrl : undefined,
       ...(options.hostToken !== undefined ? { hostToken: options.hostToken } : {}),
+      ...(options.mode === 'live' && options.terminalId !== undefined
+        ? { terminalId: options.terminalId }
+        : {}),
     });
     this.counter = new BankCounter({ store: this.pos.store, clock: options.clock, branch: DEFAULT_BRANCH });
     this.virtualReader?.on('card-removed', () => {
