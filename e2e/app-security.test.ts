@@ -16,12 +16,15 @@ import {
   createAppProtocolHandler,
   guardWebContents,
 } from '../electron/window-options.ts';
+import { startHostServer, type HostServer } from '../core/host/server/http-server.ts';
+import { freshDatabase, releaseTestServer } from '../core/host/server/pg-test-support.ts';
 import { WEB_HOST_ADDRESS, contentSecurityPolicy, startWebHost, type WebHost } from '../web/server.ts';
 
 /*
  * The app's security settings as a regression check: each test fails if one of them is
  * weakened — the Electron window (sandbox, isolation, no Node), the CSP of both front ends,
- * the IPC sender checks, and the web host's token, Origin, Host and loopback-only rules.
+ * the IPC sender checks, the web host's token, Origin, Host and loopback-only rules, and the
+ * central host's loopback default and token.
  */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -261,5 +264,49 @@ describe('app security: the web host (npm run web)', () => {
       });
       expect(reached, `reachable on ${address}`).toBe(false);
     }
+  });
+});
+
+describe('app security: the central host (sscard host serve)', () => {
+  let central: HostServer;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const db = await freshDatabase('app-security');
+    drop = db.drop;
+    central = await startHostServer({ connectionString: db.url, poolSize: 2, token: 'chain-secret' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await central?.close();
+    await drop?.();
+    await releaseTestServer();
+  });
+
+  const status = (path: string, headers: Record<string, string> = {}) =>
+    new Promise<{ code: number; body: string }>((resolve, reject) => {
+      httpGet(`${central.url}${path}`, { headers }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+      }).on('error', reject);
+    });
+
+  it('listens on 127.0.0.1 unless told otherwise', () => {
+    expect(new URL(central.url).hostname).toBe('127.0.0.1');
+    const address = central.server.address();
+    expect(typeof address === 'object' && address?.address).toBe('127.0.0.1');
+  });
+
+  it('refuses every request without the token, or with a wrong one, and never echoes it', async () => {
+    expect((await status('/v1/status')).code).toBe(401);
+    const wrong = await status('/v1/status', { authorization: 'Bearer chain-secreT' });
+    expect(wrong.code).toBe(401);
+    expect(wrong.body).not.toContain('chain-secre');
+    expect((await status('/v1/status', { authorization: 'Bearer chain-secret' })).code).toBe(200);
+    // /health says only whether the host and its database answer.
+    const health = await status('/health');
+    expect(health.code).toBe(200);
+    expect(JSON.parse(health.body)).toEqual({ ok: true, database: 'up' });
   });
 });
