@@ -2,8 +2,11 @@
  * Forwarded payments per second from 8 terminals into the central host (docs/central-host.md):
  * 8 terminal processes, each on its own SQLite file, take N gen 3 payments offline while the
  * host is down, then forward them all at once (starting together) over HTTP to
- * `sscard host serve` on PostgreSQL — every payment applied once in its own transaction
- * (card row locked, record, legs, postings, balances). Next to a baseline measured in the same
+ * `sscard host serve` on PostgreSQL — in forward-batch requests (the host learns each card
+ * from its till first), each batch one host transaction (cards' rows locked, every payment
+ * decided in order, records, legs, postings and balances written set-based), every payment
+ * applied once; the tills book the host's confirmations in durable groups (synchronous=FULL).
+ * Next to a baseline measured in the same
  * run on the same PostgreSQL: 8 clients doing plain single-row INSERTs (autocommit) of
  * comparable rows. Prints both rates and their ratio (target ≥ 0.3).
  *

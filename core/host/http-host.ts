@@ -12,13 +12,7 @@ import {
   type PasswordCheck,
 } from './types.ts';
 import { MAX_BATCH, ROUTES, TOKEN_ENV, wireErrorSchema } from './server/protocol.ts';
-import type {
-  CardRegistration,
-  ForwardBatchOutcome,
-  HostStatus,
-  RegistrationResult,
-  TerminalReport,
-} from './server/pg-host.ts';
+import type { CardRegistration, HostStatus, RegistrationResult, TerminalReport } from './server/pg-host.ts';
 
 /**
  * The terminal's client of the central host (core/host/server/): the Host contract over HTTP +
@@ -426,8 +420,11 @@ export class HttpHost implements Host {
   /**
    * Sends queued offline payments in batches (one request and one host transaction per batch);
    * the records come back to forward() when the forwarder asks for each payment in its order,
-   * so the queue's bookkeeping (sent, retries, refunds after their payment) is unchanged. A
-   * payment the batch refused (e.g. a card the host does not know yet) goes the one-by-one way.
+   * so the queue's bookkeeping (sent, retries, refunds after their payment) is unchanged.
+   * Cards are registered first as for a single call: those this client enrolled and has not
+   * confirmed yet, and, when the host answers UNKNOWN_CARD for some (payments taken offline by
+   * an earlier run while the host was down), from the card source — those payments are then
+   * sent again in one more batch. A payment the batch still refused goes the one-by-one way.
    * Returns how many records are ready; a host that cannot be reached leaves everything to the
    * forwarder.
    */
@@ -438,25 +435,65 @@ export class HttpHost implements Host {
     if (batchSize <= 1) return 0;
     const size = Math.min(batchSize, MAX_BATCH);
     let ready = 0;
-    for (let i = 0; i < requests.length; i += size) {
-      const chunk = requests.slice(i, i + size);
-      let outcomes: ForwardBatchOutcome[];
-      try {
-        outcomes = await this.post(ROUTES.forwardBatch, { requests: chunk }, (r) =>
-          z.array(z.object({ paymentId: z.string(), record: recordWire.optional() }).passthrough()).parse(r),
-        );
-      } catch (e) {
-        if (e instanceof HostError) return ready;
-        throw e;
-      }
-      for (const o of outcomes) {
-        if (o.record) {
-          this.prefetched.set(o.paymentId, o.record);
-          ready += 1;
+    try {
+      for (let i = 0; i < requests.length; i += size) {
+        const chunk = requests.slice(i, i + size);
+        for (const cardId of new Set(chunk.map((r) => r.cardId))) await this.ensureRegistered(cardId);
+        const { records, refused } = await this.sendBatch(chunk);
+        ready += records;
+        // Cards the host does not know yet: registered from what this terminal knows, and sent once more.
+        const asked = new Set<string>();
+        const registered = new Set<string>();
+        for (const { code, request } of refused) {
+          if (code !== 'UNKNOWN_CARD' || asked.has(request.cardId)) continue;
+          asked.add(request.cardId);
+          const known = this.registrations.get(request.cardId)?.reg ?? this.cardSource(request.cardId);
+          if (!known) continue;
+          this.registrations.set(known.cardId, { reg: known, confirmed: false, inflight: null });
+          await this.ensureRegistered(known.cardId);
+          registered.add(known.cardId);
         }
+        const again = refused.filter((r) => registered.has(r.request.cardId)).map((r) => r.request);
+        if (again.length > 0) ready += (await this.sendBatch(again)).records;
       }
+    } catch (e) {
+      if (e instanceof HostError) return ready;
+      throw e;
     }
     return ready;
+  }
+
+  /** One forward-batch request: keeps the records; returns how many, and the payments the host refused. */
+  private async sendBatch(
+    chunk: readonly HostPaymentRequest[],
+  ): Promise<{ records: number; refused: { request: HostPaymentRequest; code: string }[] }> {
+    const outcomes = await this.post(ROUTES.forwardBatch, { requests: chunk }, (r) =>
+      z
+        .array(
+          z
+            .object({
+              paymentId: z.string(),
+              record: recordWire.optional(),
+              error: z.object({ code: z.string() }).passthrough().optional(),
+            })
+            .passthrough(),
+        )
+        .parse(r),
+    );
+    const byId = new Map(chunk.map((r) => [r.paymentId, r]));
+    const refused: { request: HostPaymentRequest; code: string }[] = [];
+    let records = 0;
+    for (const o of outcomes) {
+      const request = byId.get(o.paymentId);
+      if (!request) continue;
+      if (o.record) {
+        this.prefetched.set(o.paymentId, o.record);
+        records += 1;
+      } else {
+        refused.push({ request, code: o.error?.code ?? 'ERROR' });
+      }
+    }
+    return { records, refused };
   }
 
   /** Forgets records prefetched and not asked for (after a sync). */

@@ -7,8 +7,10 @@ import { TerminalLedgerError, type ForwardEntry, type TerminalLedger } from './t
  * took them.
  *
  * Safe to replay: the host applies each id once and answers a repeat with the first record,
- * which counts as success; an entry already sent is never sent again. Nothing is ever dropped:
- * an entry that keeps failing stays pending (see maxAttempts).
+ * which counts as success; an entry already booked as sent is never sent again. Nothing is
+ * ever dropped: an entry that keeps failing stays pending (see maxAttempts). The host's
+ * confirmations are booked in groups (BOOKING_GROUP per durable transaction); one confirmed
+ * but not yet booked when the till stops is simply sent again.
  */
 
 export interface ForwardOptions {
@@ -120,6 +122,12 @@ export function forwardPending(
   return run;
 }
 
+/**
+ * Confirmations booked per IMMEDIATE transaction: the host's answers are kept in memory and
+ * booked together (one durable commit for up to this many), instead of one commit each.
+ */
+export const BOOKING_GROUP = 250;
+
 async function runForward(ledger: TerminalLedger, host: Host, opts: ForwardOptions): Promise<ForwardResult> {
   const base = opts.baseDelayMs ?? DEFAULT_BASE_DELAY_MS;
   const max = opts.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
@@ -132,49 +140,91 @@ async function runForward(ledger: TerminalLedger, host: Host, opts: ForwardOptio
   let stoppedOnHostDown = false;
   let tried = 0;
 
-  for (const entry of due) {
-    if (opts.maxAttempts !== undefined && entry.attempts >= opts.maxAttempts) {
-      exhausted.push(entry.paymentId);
-      continue;
-    }
-    // A refund or reversal goes after its payment: the host would not know what it refers to.
-    if (entry.refPaymentId !== null && ledger.queueEntry(entry.refPaymentId)?.state === 'pending') {
-      waiting.push(entry.paymentId);
-      continue;
-    }
-    if (opts.limit !== undefined && tried >= opts.limit) break;
-    tried += 1;
+  // Confirmed by the host, not yet booked at the till. Booked in one transaction when the group
+  // is full, before anything that reads or changes the queue (a refund or reversal asking after
+  // its payment, a failure, the end of the run). A crash before the booking loses no money: the
+  // entries are still pending, are sent again, and the host answers with its first record.
+  const unbooked = new Map<string, HostRecord>();
+  const book = () => {
+    if (unbooked.size === 0) return;
+    ledger.markSentMany([...unbooked].map(([paymentId, hostRecord]) => ({ paymentId, hostRecord })));
+    unbooked.clear();
+  };
 
-    try {
-      const record = await send(host, entry);
-      ledger.markSent(entry.paymentId, record);
-      sentIds.push(entry.paymentId);
-    } catch (e) {
-      const code = codeOf(e);
-      const nextAttemptAt = new Date(ledger.now().getTime() + backoffDelayMs(entry.attempts + 1, base, max));
-      try {
-        ledger.markFailed(entry.paymentId, e, nextAttemptAt);
-      } catch (markError) {
-        // Sent meanwhile by another forwarder (another process): nothing left to do.
-        if (!(markError instanceof TerminalLedgerError && markError.code === 'ALREADY_SENT')) throw markError;
+  let completed = false;
+  try {
+    for (const entry of due) {
+      if (opts.maxAttempts !== undefined && entry.attempts >= opts.maxAttempts) {
+        exhausted.push(entry.paymentId);
         continue;
       }
-      errors.push({
-        paymentId: entry.paymentId,
-        code,
-        message: e instanceof Error ? e.message : String(e),
-        nextAttemptAt: nextAttemptAt.toISOString(),
-      });
-      // Link down: nothing can get through, keep the rest for the next run. A timeout or a
-      // refusal concerns this entry only (HOST_TIMEOUT: it may have arrived; the retry will
-      // get the host's first answer back), and does not hold up the others (only the
-      // refunds and reversals of a payment wait for it).
-      if (code === 'HOST_DOWN') {
-        stoppedOnHostDown = true;
-        // The whole queue waits for the link, so that the next run starts from the oldest
-        // entry again instead of whichever one is still due.
-        ledger.deferForwards(nextAttemptAt);
-        break;
+      // A refund or reversal goes after its payment: the host would not know what it refers to.
+      if (entry.refPaymentId !== null) {
+        if (unbooked.has(entry.refPaymentId)) book();
+        if (ledger.queueEntry(entry.refPaymentId)?.state === 'pending') {
+          waiting.push(entry.paymentId);
+          continue;
+        }
+      }
+      if (opts.limit !== undefined && tried >= opts.limit) break;
+      tried += 1;
+
+      let record: HostRecord;
+      try {
+        record = await send(host, entry);
+        if (record.paymentId !== entry.paymentId) {
+          throw new TerminalLedgerError(
+            'HOST_RECORD_MISMATCH',
+            `${entry.paymentId}: the host record is for ${record.paymentId}`,
+          );
+        }
+      } catch (e) {
+        book();
+        const code = codeOf(e);
+        const nextAttemptAt = new Date(
+          ledger.now().getTime() + backoffDelayMs(entry.attempts + 1, base, max),
+        );
+        try {
+          ledger.markFailed(entry.paymentId, e, nextAttemptAt);
+        } catch (markError) {
+          // Sent meanwhile by another forwarder (another process): nothing left to do.
+          if (!(markError instanceof TerminalLedgerError && markError.code === 'ALREADY_SENT'))
+            throw markError;
+          continue;
+        }
+        errors.push({
+          paymentId: entry.paymentId,
+          code,
+          message: e instanceof Error ? e.message : String(e),
+          nextAttemptAt: nextAttemptAt.toISOString(),
+        });
+        // Link down: nothing can get through, keep the rest for the next run. A timeout or a
+        // refusal concerns this entry only (HOST_TIMEOUT: it may have arrived; the retry will
+        // get the host's first answer back), and does not hold up the others (only the
+        // refunds and reversals of a payment wait for it).
+        if (code === 'HOST_DOWN') {
+          stoppedOnHostDown = true;
+          // The whole queue waits for the link, so that the next run starts from the oldest
+          // entry again instead of whichever one is still due.
+          ledger.deferForwards(nextAttemptAt);
+          break;
+        }
+        continue;
+      }
+      unbooked.set(entry.paymentId, record);
+      sentIds.push(entry.paymentId);
+      if (unbooked.size >= BOOKING_GROUP) book();
+    }
+    book();
+    completed = true;
+  } finally {
+    // A run stopped by an exception still books what the host confirmed (best effort: the
+    // run's own error is the one reported; what is not booked is simply sent again).
+    if (!completed) {
+      try {
+        book();
+      } catch {
+        // keep the original error
       }
     }
   }

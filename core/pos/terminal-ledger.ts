@@ -6,6 +6,7 @@ import type { HostRecord, MedicalOrder, PaymentMethod, PaymentSplit } from '../h
 import { businessDate } from '../time.ts';
 import { splitFromColumns } from '../host/split.ts';
 import { crashPoint } from '../faults/crash-points.ts';
+import { lazyStatements } from '../ledger/lazy-statements.ts';
 
 /**
  * The terminal's own books, offline-first: every approved payment, refund (退费) and reversal
@@ -533,11 +534,12 @@ function sameMoney(a: Settlement, b: Settlement): boolean {
   );
 }
 
-function prepareStatements(db: Database.Database) {
-  const queueSelect =
-    'SELECT q.* FROM forward_queue q JOIN terminal_payments p ON p.payment_id = q.payment_id';
-  return {
-    insertPayment: db.prepare<NewPaymentDbRow>(`
+const queueSelect = 'SELECT q.* FROM forward_queue q JOIN terminal_payments p ON p.payment_id = q.payment_id';
+
+/** The statements, each prepared on first use (lazyStatements). */
+const prepareStatements = lazyStatements({
+  insertPayment: (db) =>
+    db.prepare<NewPaymentDbRow>(`
       INSERT INTO terminal_payments (payment_id, seq, kind, ref_payment_id, terminal_id, merchant_id, card_id,
         generation, method, amount_fen, medical_current_fen, medical_prior_fen, reserve_fen, self_pay_fen,
         mode, created_at, business_date, receipt_text, operator)
@@ -545,23 +547,26 @@ function prepareStatements(db: Database.Database) {
         @terminal_id, @merchant_id, @card_id, @generation, @method, @amount_fen, @medical_current_fen,
         @medical_prior_fen, @reserve_fen, @self_pay_fen, @mode, @created_at, @business_date, @receipt_text,
         @operator)`),
-    paymentExists: db
-      .prepare<[string], number>('SELECT 1 FROM terminal_payments WHERE payment_id = ?')
-      .pluck(),
-    getPayment: db.prepare<[string], PaymentDbRow>('SELECT * FROM terminal_payments WHERE payment_id = ?'),
-    corrections: db.prepare<[string], PaymentDbRow>(
+  paymentExists: (db) =>
+    db.prepare<[string], number>('SELECT 1 FROM terminal_payments WHERE payment_id = ?').pluck(),
+  getPayment: (db) =>
+    db.prepare<[string], PaymentDbRow>('SELECT * FROM terminal_payments WHERE payment_id = ?'),
+  corrections: (db) =>
+    db.prepare<[string], PaymentDbRow>(
       'SELECT * FROM terminal_payments WHERE ref_payment_id = ? ORDER BY seq',
     ),
-    insertLine: db.prepare<[string, number, TerminalAccount, number, string]>(
+  insertLine: (db) =>
+    db.prepare<[string, number, TerminalAccount, number, string]>(
       'INSERT INTO terminal_journal (payment_id, line, account, amount_fen, business_date) VALUES (?, ?, ?, ?, ?)',
     ),
-    journalOf: db.prepare<[string], JournalDbRow>(
-      'SELECT * FROM terminal_journal WHERE payment_id = ? ORDER BY line',
-    ),
-    journalAll: db.prepare<[string], JournalDbRow>(`
+  journalOf: (db) =>
+    db.prepare<[string], JournalDbRow>('SELECT * FROM terminal_journal WHERE payment_id = ? ORDER BY line'),
+  journalAll: (db) =>
+    db.prepare<[string], JournalDbRow>(`
       SELECT j.* FROM terminal_journal j JOIN terminal_payments p ON p.payment_id = j.payment_id
       WHERE p.terminal_id = ? ORDER BY j.entry_id`),
-    journalSums: db.prepare<
+  journalSums: (db) =>
+    db.prepare<
       [string],
       { payment_id: string; sum_fen: number; sales_fen: number; amount_fen: number; kind: TransactionKind }
     >(`
@@ -571,61 +576,72 @@ function prepareStatements(db: Database.Database) {
       FROM terminal_payments p LEFT JOIN terminal_journal j ON j.payment_id = p.payment_id
       WHERE p.terminal_id = ?
       GROUP BY p.payment_id ORDER BY p.seq`),
-    dayAccounts: db.prepare<[string, string], { account: TerminalAccount; total: number }>(`
+  dayAccounts: (db) =>
+    db.prepare<[string, string], { account: TerminalAccount; total: number }>(`
       SELECT j.account, SUM(j.amount_fen) AS total
       FROM terminal_journal j JOIN terminal_payments p ON p.payment_id = j.payment_id
       WHERE p.terminal_id = ? AND j.business_date = ? GROUP BY j.account`),
-    dayKinds: db.prepare<
-      [string, string],
-      { kind: TransactionKind; method: PaymentMethod; n: number; total: number }
-    >(`
+  dayKinds: (db) =>
+    db.prepare<[string, string], { kind: TransactionKind; method: PaymentMethod; n: number; total: number }>(`
       SELECT kind, method, COUNT(*) AS n, SUM(amount_fen) AS total FROM terminal_payments
       WHERE terminal_id = ? AND business_date = ? GROUP BY kind, method`),
-    dayPending: db
+  dayPending: (db) =>
+    db
       .prepare<[string, string], number>(
         `SELECT COUNT(*) FROM forward_queue q JOIN terminal_payments p ON p.payment_id = q.payment_id
          WHERE p.terminal_id = ? AND p.business_date = ? AND q.state = 'pending'`,
       )
       .pluck(),
 
-    enqueue: db.prepare<[string, string, string]>(`
+  enqueue: (db) =>
+    db.prepare<[string, string, string]>(`
       INSERT INTO forward_queue (payment_id, origin, state, attempts, next_attempt_at, enqueued_at)
       VALUES (?, 'queued', 'pending', 0, ?, ?)`),
-    insertConfirmed: db.prepare<[string, string, string, string, number, string]>(`
+  insertConfirmed: (db) =>
+    db.prepare<[string, string, string, string, number, string]>(`
       INSERT INTO forward_queue (payment_id, origin, state, attempts, next_attempt_at, enqueued_at, sent_at,
                                  advanced_fen, host_applied_at)
       VALUES (?, 'online', 'sent', 0, ?, ?, ?, ?, ?)`),
-    getQueue: db.prepare<[string], QueueDbRow>('SELECT * FROM forward_queue WHERE payment_id = ?'),
-    markSent: db.prepare<[string, number, string, string]>(`
+  getQueue: (db) => db.prepare<[string], QueueDbRow>('SELECT * FROM forward_queue WHERE payment_id = ?'),
+  markSent: (db) =>
+    db.prepare<[string, number, string, string]>(`
       UPDATE forward_queue SET state = 'sent', sent_at = ?, advanced_fen = ?, host_applied_at = ?
       WHERE payment_id = ? AND state = 'pending'`),
-    markFailed: db.prepare<[string, string, string]>(`
+  markFailed: (db) =>
+    db.prepare<[string, string, string]>(`
       UPDATE forward_queue SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
       WHERE payment_id = ? AND state = 'pending'`),
-    defer: db.prepare<[string, string, string]>(`
+  defer: (db) =>
+    db.prepare<[string, string, string]>(`
       UPDATE forward_queue SET next_attempt_at = ?
       WHERE state = 'pending'
         AND payment_id IN (SELECT payment_id FROM terminal_payments WHERE terminal_id = ?)
         AND next_attempt_at < ?`),
-    dueForwards: db.prepare<[string, string], QueueDbRow>(`
+  dueForwards: (db) =>
+    db.prepare<[string, string], QueueDbRow>(`
       ${queueSelect} WHERE p.terminal_id = ? AND q.state = 'pending' AND q.next_attempt_at <= ?
       ORDER BY p.seq`),
-    queueByState: db.prepare<[string, string], QueueDbRow>(`
+  queueByState: (db) =>
+    db.prepare<[string, string], QueueDbRow>(`
       ${queueSelect} WHERE p.terminal_id = ? AND q.state = ? ORDER BY p.seq`),
-    queueAll: db.prepare<[string], QueueDbRow>(`${queueSelect} WHERE p.terminal_id = ? ORDER BY p.seq`),
-    pendingCount: db
+  queueAll: (db) => db.prepare<[string], QueueDbRow>(`${queueSelect} WHERE p.terminal_id = ? ORDER BY p.seq`),
+  pendingCount: (db) =>
+    db
       .prepare<[string], number>(
         `SELECT COUNT(*) FROM forward_queue q JOIN terminal_payments p ON p.payment_id = q.payment_id
          WHERE p.terminal_id = ? AND q.state = 'pending'`,
       )
       .pluck(),
 
-    latestSettlement: db.prepare<[string, string], SettlementDbRow>(`
+  latestSettlement: (db) =>
+    db.prepare<[string, string], SettlementDbRow>(`
       SELECT * FROM terminal_settlements WHERE terminal_id = ? AND business_date = ?
       ORDER BY version DESC LIMIT 1`),
-    settlementVersions: db.prepare<[string, string], SettlementDbRow>(`
+  settlementVersions: (db) =>
+    db.prepare<[string, string], SettlementDbRow>(`
       SELECT * FROM terminal_settlements WHERE terminal_id = ? AND business_date = ? ORDER BY version`),
-    insertSettlement: db.prepare<SettlementDbRow>(`
+  insertSettlement: (db) =>
+    db.prepare<SettlementDbRow>(`
       INSERT INTO terminal_settlements (terminal_id, business_date, version, closed_at, payments, refunds,
         reversals, gross_fen, refunded_fen, reversed_fen, total_fen, medical_current_fen, medical_prior_fen,
         reserve_fen, cash_fen, method_medical_fen, method_reserve_fen, pending_forward)
@@ -633,18 +649,18 @@ function prepareStatements(db: Database.Database) {
         @refunded_fen, @reversed_fen, @total_fen, @medical_current_fen, @medical_prior_fen, @reserve_fen,
         @cash_fen, @method_medical_fen, @method_reserve_fen, @pending_forward)`),
 
-    insertEvent: db.prepare<Omit<EventDbRow, 'event_id'>>(`
+  insertEvent: (db) =>
+    db.prepare<Omit<EventDbRow, 'event_id'>>(`
       INSERT INTO terminal_events (terminal_id, at, business_date, kind, payment_id, card_id, amount_fen, code,
                                    message)
       VALUES (@terminal_id, @at, @business_date, @kind, @payment_id, @card_id, @amount_fen, @code, @message)`),
-    eventsAll: db.prepare<[string], EventDbRow>(
-      'SELECT * FROM terminal_events WHERE terminal_id = ? ORDER BY event_id',
-    ),
-    eventsOfDay: db.prepare<[string, string], EventDbRow>(
+  eventsAll: (db) =>
+    db.prepare<[string], EventDbRow>('SELECT * FROM terminal_events WHERE terminal_id = ? ORDER BY event_id'),
+  eventsOfDay: (db) =>
+    db.prepare<[string, string], EventDbRow>(
       'SELECT * FROM terminal_events WHERE terminal_id = ? AND business_date = ? ORDER BY event_id',
     ),
-  };
-}
+});
 
 type Statements = ReturnType<typeof prepareStatements>;
 
@@ -1126,6 +1142,46 @@ export class TerminalLedger {
           );
         }
         return this.queueEntry(paymentId) as ForwardEntry;
+      })
+      .immediate();
+  }
+
+  /**
+   * markSent for many entries in one IMMEDIATE transaction (one durable commit): the
+   * forwarder books the host's confirmations of a batch together. All or nothing: a record
+   * for another id (HOST_RECORD_MISMATCH) or an id not in the queue (NOT_QUEUED) books none of
+   * them. Idempotent per entry: one already sent stays as it is. Returns how many entries went
+   * from pending to sent.
+   *
+   * A crash before the commit loses only the booking, never money: the entries stay pending,
+   * are sent again, and the host answers each known id with its first record.
+   */
+  markSentMany(
+    confirmations: readonly { readonly paymentId: string; readonly hostRecord: HostRecord }[],
+  ): number {
+    for (const { paymentId, hostRecord } of confirmations) {
+      if (hostRecord.paymentId !== paymentId) {
+        throw new TerminalLedgerError(
+          'HOST_RECORD_MISMATCH',
+          `${paymentId}: the host record is for ${hostRecord.paymentId}`,
+        );
+      }
+    }
+    if (confirmations.length === 0) return 0;
+    return this.db
+      .transaction(() => {
+        const sentAt = this.clock().toISOString();
+        let marked = 0;
+        for (const { paymentId, hostRecord } of confirmations) {
+          if (this.queued(paymentId).state !== 'pending') continue;
+          marked += this.s.markSent.run(
+            sentAt,
+            hostRecord.advancedFen,
+            hostRecord.appliedAt,
+            paymentId,
+          ).changes;
+        }
+        return marked;
       })
       .immediate();
   }

@@ -138,6 +138,16 @@ interface Leg {
   readonly refLeg: number | null;
 }
 
+/** A record decided and not written yet (PgHost.plan), with its postings and card balance deltas. */
+interface Planned {
+  readonly row: RecordRow;
+  readonly legs: readonly Leg[];
+  /** Postings in line order: [account, signed fen]. */
+  readonly lines: readonly [number, number][];
+  /** Card accounts' balance changes: [account, signed fen]. */
+  readonly cardDeltas: readonly [number, number][];
+}
+
 interface RecordRow {
   payment_id: string;
   kind: HostRecord['kind'];
@@ -207,28 +217,57 @@ const ADVANCED_BY: Readonly<Record<AccountPart, 'bank_funding' | 'medical_fundin
 
 const CARRY_OVER_KEY = 'carry_over_done_year';
 
-/** Applies a record: $1–$18 the record, $19–$24 its legs, $25–$26 postings, $27–$28 card balance deltas. */
+/**
+ * Applies records, one or many, in one statement: $1–$18 the records (one array per column,
+ * inserted in array order so that seq follows it), $19–$25 their legs, $26–$30 the balanced
+ * postings, $31–$32 the card balance deltas (one per account, summed over the records).
+ */
 const APPLY_SQL = `
 WITH rec AS (
   INSERT INTO host_records (payment_id, kind, ref_payment_id, mode, terminal_id, merchant_id, card_id, card_status,
     method, amount_fen, medical_current_fen, medical_prior_fen, reserve_fen, self_pay_fen, advanced_fen,
     created_at, business_date, applied_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)),
+  SELECT r.payment_id, r.kind, r.ref_payment_id, r.mode, r.terminal_id, r.merchant_id, r.card_id, r.card_status,
+    r.method, r.amount_fen, r.medical_current_fen, r.medical_prior_fen, r.reserve_fen, r.self_pay_fen,
+    r.advanced_fen, r.created_at, r.business_date, r.applied_at
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+              $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
+              $16::text[], $17::text[], $18::text[]) WITH ORDINALITY
+    AS r (payment_id, kind, ref_payment_id, mode, terminal_id, merchant_id, card_id, card_status, method,
+          amount_fen, medical_current_fen, medical_prior_fen, reserve_fen, self_pay_fen, advanced_fen,
+          created_at, business_date, applied_at, ord)
+  ORDER BY r.ord),
 legs AS (
   INSERT INTO host_legs (payment_id, leg, part, account_id, advanced, amount_fen, ref_leg)
-  SELECT $1, l.leg, l.part, l.account_id, l.advanced, l.amount_fen, l.ref_leg
-  FROM unnest($19::smallint[], $20::text[], $21::bigint[], $22::boolean[], $23::bigint[], $24::smallint[])
-    AS l (leg, part, account_id, advanced, amount_fen, ref_leg)),
+  SELECT l.payment_id, l.leg, l.part, l.account_id, l.advanced, l.amount_fen, l.ref_leg
+  FROM unnest($19::text[], $20::smallint[], $21::text[], $22::bigint[], $23::boolean[], $24::bigint[], $25::smallint[])
+    AS l (payment_id, leg, part, account_id, advanced, amount_fen, ref_leg)),
 post AS (
   INSERT INTO host_postings (txn_id, line, kind, account_id, amount_fen, posted_at)
-  SELECT $1, p.line::smallint, $2, p.account_id, p.amount_fen, now()
-  FROM unnest($25::bigint[], $26::bigint[]) WITH ORDINALITY AS p (account_id, amount_fen, line)),
+  SELECT p.txn_id, p.line, p.kind, p.account_id, p.amount_fen, now()
+  FROM unnest($26::text[], $27::smallint[], $28::text[], $29::bigint[], $30::bigint[])
+    AS p (txn_id, line, kind, account_id, amount_fen)),
 bal AS (
   UPDATE host_accounts a SET balance_fen = a.balance_fen + d.delta
-  FROM unnest($27::bigint[], $28::bigint[]) AS d (account_id, delta)
+  FROM unnest($31::bigint[], $32::bigint[]) AS d (account_id, delta)
   WHERE a.account_id = d.account_id
   RETURNING a.account_id)
 SELECT (SELECT count(*) FROM bal) AS updated`;
+
+/**
+ * After the cards' rows are locked (a separate, earlier statement: in READ COMMITTED a
+ * statement reads the data committed when it starts), in one read: the records of these ids
+ * (replays) and the accounts of these cards.
+ */
+const READ_FOR_BATCH_SQL = `
+SELECT COALESCE((SELECT json_agg(r) FROM (
+          SELECT payment_id, kind, ref_payment_id, mode, terminal_id, merchant_id, card_id, card_status, method,
+                 amount_fen, medical_current_fen, medical_prior_fen, reserve_fen, self_pay_fen, advanced_fen,
+                 created_at, business_date, applied_at
+          FROM host_records WHERE payment_id = ANY($2::text[])) r), '[]'::json) AS existing,
+       COALESCE((SELECT json_agg(json_build_object('card_id', card_id, 'account_id', account_id, 'kind', kind,
+                                                   'balance_fen', balance_fen))
+                 FROM host_accounts WHERE card_id = ANY($1::text[])), '[]'::json) AS accounts`;
 
 /** After the card row is locked: the record of this id (a replay) and the card's accounts, in one read. */
 const READ_FOR_PAYMENT_SQL = `
@@ -891,10 +930,13 @@ export class PgHost implements Host {
   }
 
   /**
-   * Forwards many payments in one transaction (the terminal's queue sent in batches): every
-   * card involved is locked first, in card_id order; each payment is then applied exactly as
-   * forward() applies it, or refused on its own (an unknown card, an id reused for another
-   * payment) without touching the others. One commit for the batch.
+   * Forwards many payments in one transaction (the terminal's queue sent in batches), with the
+   * same results as forward() called for each in turn: every card involved is locked first, in
+   * card_id order; the records already known (replays) and the cards' accounts are read in one
+   * statement; each payment is then decided in order against the balances the earlier ones
+   * left (an id seen earlier in the batch or before is answered with its first record, an id
+   * reused for another payment or an unknown card is refused on its own), and everything
+   * decided is written in one statement. One commit for the batch.
    */
   forwardBatch(requests: readonly HostPaymentRequest[]): Promise<ForwardBatchOutcome[]> {
     return this.call(async () => {
@@ -910,8 +952,9 @@ export class PgHost implements Host {
           throw e;
         }
       });
+      const valid = checked.flatMap((x) => (x.error === null ? [x] : []));
       return this.tx(async (c) => {
-        const ids = [...new Set(checked.flatMap((x) => (x.error === null ? [x.head.card_id] : [])))].sort();
+        const ids = [...new Set(valid.map((x) => x.head.card_id))].sort();
         const locked = await c.query<CardRow>({
           name: 'host-lock-cards',
           text: `SELECT card_id, generation, status, password_hash, password_failures FROM host_cards
@@ -919,7 +962,23 @@ export class PgHost implements Host {
           values: [ids],
         });
         const cards = new Map(locked.rows.map((r) => [r.card_id, r]));
+        const read = await c.query<{
+          existing: RecordRow[];
+          accounts: (AccountRow & { card_id: string })[];
+        }>({
+          name: 'host-read-for-batch',
+          text: READ_FOR_BATCH_SQL,
+          values: [[...cards.keys()], valid.map((x) => x.head.payment_id)],
+        });
+        const known = new Map(read.rows[0]!.existing.map((r) => [r.payment_id, r]));
+        const accounts = new Map<string, Map<AccountPart, AccountRow>>();
+        for (const a of read.rows[0]!.accounts) {
+          let m = accounts.get(a.card_id);
+          if (!m) accounts.set(a.card_id, (m = new Map()));
+          m.set(a.kind, { account_id: a.account_id, kind: a.kind, balance_fen: a.balance_fen });
+        }
         const out: ForwardBatchOutcome[] = [];
+        const plans: Planned[] = [];
         for (const x of checked) {
           const paymentId = String(x.request?.paymentId);
           if (x.error !== null) {
@@ -935,13 +994,28 @@ export class PgHost implements Host {
             continue;
           }
           try {
-            out.push({ paymentId, record: await this.forwardLocked(c, x.request, x.head, x.split, card) });
+            // An id applied before, or earlier in this batch: its first record (or a refusal).
+            const replay = this.replayOf(known.get(paymentId) ?? null, x.request);
+            if (replay) {
+              out.push({ paymentId, record: replay });
+              continue;
+            }
           } catch (e) {
-            // Refusals are decided before anything is written: the transaction goes on.
+            // Refusals are decided before anything is written: the batch goes on.
             if (!(e instanceof HostError)) throw e;
             out.push({ paymentId, error: { code: e.code, message: e.message } });
+            continue;
           }
+          const plan = this.plan(
+            { ...x.head, card_status: card.status },
+            this.forwardLegs(x.split, accounts.get(card.card_id) ?? new Map()),
+            'payment',
+          );
+          plans.push(plan);
+          known.set(paymentId, plan.row);
+          out.push({ paymentId, record: toHostRecord(plan.row) });
         }
+        await this.applyPlanned(c, plans);
         return out;
       });
     });
@@ -959,6 +1033,15 @@ export class PgHost implements Host {
     const replay = this.replayOf(existing, request);
     if (replay) return replay;
     // The card was accepted at the till: its status now is recorded, not re-checked.
+    return this.apply(c, { ...head, card_status: card.status }, this.forwardLegs(split, accounts), 'payment');
+  }
+
+  /**
+   * The legs of a forwarded (offline) payment: each part drawn from its account as far as the
+   * balance goes, the rest advanced by the centre (bank or medical funding). The accounts'
+   * balances are lowered by what was drawn, for the next payment of a batch.
+   */
+  private forwardLegs(split: PaymentSplit, accounts: Map<AccountPart, AccountRow>): Leg[] {
     const legs: Leg[] = [];
     for (const part of this.drawOrder()) {
       const fen = split[SPLIT_FIELD[part]];
@@ -971,6 +1054,7 @@ export class PgHost implements Host {
       const taken = Math.min(account?.balance_fen ?? 0, fen);
       if (account && taken > 0) {
         legs.push({ part, accountId: account.account_id, advanced: false, amountFen: taken, refLeg: null });
+        account.balance_fen -= taken;
       }
       if (fen > taken) {
         legs.push({
@@ -982,7 +1066,7 @@ export class PgHost implements Host {
         });
       }
     }
-    return this.apply(c, { ...head, card_status: card.status }, legs, 'payment');
+    return legs;
   }
 
   private drawOrder(): Part[] {
@@ -1113,23 +1197,34 @@ export class PgHost implements Host {
     legs: readonly Leg[],
     kind: HostRecord['kind'],
   ): Promise<HostRecord> {
+    const plan = this.plan(head, legs, kind);
+    await this.applyPlanned(c, [plan]);
+    return toHostRecord(plan.row);
+  }
+
+  /** The record a set of legs makes, and its balanced postings; nothing is written. */
+  private plan(head: RecordHead, legs: readonly Leg[], kind: HostRecord['kind']): Planned {
     const out = kind === 'payment' ? -1 : 1;
     const split: PaymentSplit = { medicalCurrentFen: 0, medicalPriorFen: 0, reserveFen: 0, selfPayFen: 0 };
     let advanced = 0;
     let covered = 0;
     const lines: [number, number][] = [];
+    const cardDeltas: [number, number][] = [];
     for (const leg of legs) {
       split[SPLIT_FIELD[leg.part]] += leg.amountFen;
       if (leg.advanced) advanced += leg.amountFen;
       if (leg.accountId !== null) {
         covered += leg.amountFen;
         lines.push([leg.accountId, out * leg.amountFen]);
+        // Card accounts carry their balance; system accounts are sums of their postings.
+        if (!leg.advanced) cardDeltas.push([leg.accountId, out * leg.amountFen]);
       }
     }
     const total = split.medicalCurrentFen + split.medicalPriorFen + split.reserveFen + split.selfPayFen;
     if (total !== head.amount_fen) {
       throw new Error(`host: legs of ${head.payment_id} sum to ${total} fen, not ${head.amount_fen}`);
     }
+    if (covered > 0) lines.push([this.system('merchant'), -out * covered]);
     const row: RecordRow = {
       ...head,
       kind,
@@ -1141,47 +1236,70 @@ export class PgHost implements Host {
       business_date: businessDate(new Date(head.created_at)),
       applied_at: this.now(),
     };
-    // One statement (a prepared plan): the record, its legs, the balanced postings and the card
-    // accounts' balances (system accounts are sums of their postings). Foreign keys between
-    // the sibling inserts are checked at the end of the statement; the record's primary key
-    // decides a race between two attempts of the same id.
-    if (covered > 0) lines.push([this.system('merchant'), -out * covered]);
-    const cardLegs = legs.filter((l) => l.accountId !== null && !l.advanced);
+    return { row, legs, lines, cardDeltas };
+  }
+
+  /**
+   * Writes planned records in one statement (a prepared plan), in their order: the records,
+   * their legs, the balanced postings and the card accounts' balances (one update per account,
+   * the sum of its deltas). Foreign keys between the sibling inserts are checked at the end of
+   * the statement; a record's primary key decides a race between two attempts of the same id
+   * (the transaction is then re-run and finds the first record).
+   */
+  private async applyPlanned(c: Client, plans: readonly Planned[]): Promise<void> {
+    if (plans.length === 0) return;
+    const rows = plans.map((p) => p.row);
+    const col = <K extends keyof RecordRow>(k: K) => rows.map((r) => r[k]);
+    const legs = plans.flatMap((p) => p.legs.map((l, i) => ({ id: p.row.payment_id, leg: i + 1, l })));
+    const posts = plans.flatMap((p) =>
+      p.lines.map(([accountId, fen], i) => ({
+        id: p.row.payment_id,
+        line: i + 1,
+        kind: p.row.kind,
+        accountId,
+        fen,
+      })),
+    );
+    const deltas = new Map<number, number>();
+    for (const p of plans) for (const [a, d] of p.cardDeltas) deltas.set(a, (deltas.get(a) ?? 0) + d);
     await c.query({
       name: 'host-apply',
       text: APPLY_SQL,
       values: [
-        row.payment_id,
-        row.kind,
-        row.ref_payment_id,
-        row.mode,
-        row.terminal_id,
-        row.merchant_id,
-        row.card_id,
-        row.card_status,
-        row.method,
-        row.amount_fen,
-        row.medical_current_fen,
-        row.medical_prior_fen,
-        row.reserve_fen,
-        row.self_pay_fen,
-        row.advanced_fen,
-        row.created_at,
-        row.business_date,
-        row.applied_at,
-        legs.map((_, i) => i + 1),
-        legs.map((l) => l.part),
-        legs.map((l) => l.accountId),
-        legs.map((l) => l.advanced),
-        legs.map((l) => l.amountFen),
-        legs.map((l) => l.refLeg),
-        lines.map(([a]) => a),
-        lines.map(([, fen]) => fen),
-        cardLegs.map((l) => l.accountId),
-        cardLegs.map((l) => out * l.amountFen),
+        col('payment_id'),
+        col('kind'),
+        col('ref_payment_id'),
+        col('mode'),
+        col('terminal_id'),
+        col('merchant_id'),
+        col('card_id'),
+        col('card_status'),
+        col('method'),
+        col('amount_fen'),
+        col('medical_current_fen'),
+        col('medical_prior_fen'),
+        col('reserve_fen'),
+        col('self_pay_fen'),
+        col('advanced_fen'),
+        col('created_at'),
+        col('business_date'),
+        col('applied_at'),
+        legs.map((x) => x.id),
+        legs.map((x) => x.leg),
+        legs.map((x) => x.l.part),
+        legs.map((x) => x.l.accountId),
+        legs.map((x) => x.l.advanced),
+        legs.map((x) => x.l.amountFen),
+        legs.map((x) => x.l.refLeg),
+        posts.map((x) => x.id),
+        posts.map((x) => x.line),
+        posts.map((x) => x.kind),
+        posts.map((x) => x.accountId),
+        posts.map((x) => x.fen),
+        [...deltas.keys()],
+        [...deltas.values()],
       ],
     });
-    return toHostRecord(row);
   }
 
   // ---- reversals and refunds ---------------------------------------------------------------
