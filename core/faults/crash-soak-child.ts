@@ -33,7 +33,8 @@ import {
  * The in-doubt window of a remote host, made reachable: with
  * `SSCARD_CRASH_AT=${IN_DOUBT_POINT}` (and SSCARD_CRASH_AFTER=k) the till dies right after
  * the host applied the k-th debit whose answer is lost (pay without the in-transaction
- * callback: the drop-after-apply fault), before the till hears of it or records a reversal.
+ * callback: the drop-after-apply fault), before the till hears of it: all it has is the
+ * reversal it wrote ahead of the debit, still armed, which the next start settles.
  */
 function killedWhenAnswerLost(host: Host): Host {
   if (process.env.SSCARD_CRASH_AT !== IN_DOUBT_POINT) return host;

@@ -45,8 +45,9 @@ export interface SoakStep {
 /**
  * Not a crash point of the app: the soak child's own host wrapper fires it, right after the
  * host applied a debit whose answer is lost (`gen2-answer-lost`) — the window in which a till
- * talking to a remote host dies knowing nothing of a debit the host holds. Off by default in
- * the soak (`inDoubtKills`): see docs/faults.md.
+ * talking to a remote host dies before it hears of a debit the host holds. The reversal the till
+ * wrote ahead of the debit settles it at the restart. Part of the soak's mix by default
+ * (`inDoubtKills`): see docs/faults.md.
  */
 export const IN_DOUBT_POINT = 'host-applied-answer-lost';
 
@@ -114,6 +115,11 @@ export interface SoakPlanOptions {
   payments: number;
   /** How many steps to plan (default three times `payments`); the clock's pace stays set by `payments`. */
   steps?: number;
+  /**
+   * Weights of the step kinds while the link is up, replacing the default mix's (MIX_UP) for the
+   * kinds given, e.g. `{ 'gen2-answer-lost': 12 }` for more in-doubt debits. Whole numbers ≥ 0.
+   */
+  upWeights?: Partial<Record<SoakStepKind, number>>;
 }
 
 export interface SoakPlan {
@@ -146,6 +152,20 @@ const MIX_DOWN: Weighted = [
   ['settle', 8],
 ];
 
+/** The mix with some weights replaced (validated: known kinds of the mix, whole numbers ≥ 0). */
+function withWeights(mix: Weighted, weights: Partial<Record<SoakStepKind, number>> | undefined): Weighted {
+  if (weights === undefined) return mix;
+  for (const [kind, w] of Object.entries(weights)) {
+    if (!mix.some(([k]) => k === kind))
+      throw new RangeError(`upWeights: ${kind} is not a step kind of the link-up mix`);
+    if (!Number.isSafeInteger(w) || (w as number) < 0)
+      throw new RangeError(`upWeights.${kind} must be a whole number ≥ 0, got ${String(w)}`);
+  }
+  const out = mix.map(([k, w]) => [k, weights[k] ?? w] as const);
+  if (out.every(([, w]) => w === 0)) throw new RangeError('upWeights: every weight is 0');
+  return out;
+}
+
 function pick(rnd: () => number, mix: Weighted): SoakStepKind {
   const total = mix.reduce((s, [, w]) => s + w, 0);
   let r = rnd() * total;
@@ -169,6 +189,7 @@ export function planSoak(options: SoakPlanOptions): SoakPlan {
   const total = options.steps ?? payments * 3;
   if (!Number.isSafeInteger(total) || total < 1)
     throw new RangeError(`steps must be a whole number ≥ 1, got ${total}`);
+  const mixUp = withWeights(MIX_UP, options.upWeights);
   const rnd = seededRandom(seed);
   const expectedSteps = Math.ceil(payments * 1.5);
   const stepMs = Math.max(60_000, Math.floor((5 * 86_400_000) / expectedSteps));
@@ -202,7 +223,7 @@ export function planSoak(options: SoakPlanOptions): SoakPlan {
       continue;
     }
     if (unblockIn > 0) unblockIn--;
-    const kind = pick(rnd, link === 'up' ? MIX_UP : MIX_DOWN);
+    const kind = pick(rnd, link === 'up' ? mixUp : MIX_DOWN);
     switch (kind) {
       case 'gen3-medical':
       case 'pulled':

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCrashSoak } from './crash-soak.ts';
-import { planSoak } from './crash-soak-plan.ts';
+import { IN_DOUBT_POINT, planSoak } from './crash-soak-plan.ts';
 
 /**
  * The short crash soak (the full one, 1,000 payments: `npm run bench:crash`): one ledger file,
@@ -36,14 +36,36 @@ describe('crash soak (SIGKILL at random points, restart, recover, check)', () =>
     expect(a.steps[0]!.at < a.carryOverAt && a.steps[a.steps.length - 1]!.at > a.carryOverAt).toBe(true);
     expect(() => planSoak({ seed: 1.5, payments: 10 })).toThrow(/seed must be a whole number/);
     expect(() => planSoak({ seed: 1, payments: 0 })).toThrow(/payments must be a whole number ≥ 1/);
+    const lost = (p: ReturnType<typeof planSoak>) =>
+      p.steps.filter((s) => s.kind === 'gen2-answer-lost').length;
+    expect(lost(planSoak({ seed: 5, payments: 60, upWeights: { 'gen2-answer-lost': 40 } }))).toBeGreaterThan(
+      lost(a),
+    );
+    expect(() => planSoak({ seed: 5, payments: 60, upWeights: { 'gen2-answer-lost': -1 } })).toThrow(
+      /upWeights.gen2-answer-lost must be a whole number ≥ 0/,
+    );
+    expect(() => planSoak({ seed: 5, payments: 60, upWeights: { unblock: 3 } })).toThrow(
+      /unblock is not a step kind of the link-up mix/,
+    );
   });
 
-  it(`~30 kills over one file: no committed payment lost or doubled, books balanced, queue consistent, PIN tries never given back (R1.3), one 21 June carry-over (R4.2) (seed ${SEED})`, async () => {
-    const report = await runCrashSoak({ dir: freshDir(), seed: SEED, payments: 30, minKills: 30, batch: 6 });
+  it(`~30 kills over one file: no committed payment lost or doubled, none charged without a sale (in-doubt kills), books balanced, queue consistent, PIN tries never given back (R1.3), one 21 June carry-over (R4.2) (seed ${SEED})`, async () => {
+    const report = await runCrashSoak({
+      dir: freshDir(),
+      seed: SEED,
+      payments: 30,
+      minKills: 30,
+      batch: 6,
+      // More debits whose answer is lost, and at least two tills killed right after the host
+      // applied one (before they heard of it): each must be reversed at the restart.
+      upWeights: { 'gen2-answer-lost': 12 },
+      minKillsAt: { [IN_DOUBT_POINT]: 2 },
+    });
     const why = `seed ${SEED}: ${JSON.stringify({ ...report, violations: report.violations.slice(0, 10) }, null, 1)}`;
     expect(report.violations, why).toEqual([]);
     expect(report.paymentsCommitted, why).toBeGreaterThanOrEqual(30);
     expect(report.kills.total, why).toBeGreaterThanOrEqual(30);
+    expect(report.kills.byPoint[IN_DOUBT_POINT] ?? 0, why).toBeGreaterThanOrEqual(2);
     // Both kinds of kill happened, at several points, and kills landed inside steps.
     expect(report.kills.byTimer, why).toBeGreaterThan(0);
     expect(Object.keys(report.kills.byPoint).length, why).toBeGreaterThanOrEqual(3);

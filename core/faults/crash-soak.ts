@@ -44,8 +44,10 @@ import {
   planSoak,
   seededRandom,
   type SoakPlan,
+  type SoakPlanOptions,
   type SoakStep,
 } from './crash-soak-plan.ts';
+import { PendingReversals } from '../pos/pending-reversals.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('./crash-soak-child.ts', import.meta.url));
@@ -76,10 +78,14 @@ export interface SoakOptions {
   childTimeoutMs?: number;
   /**
    * Also kill right after the host applied a debit whose answer is lost, before the till
-   * records anything (IN_DOUBT_POINT): the window of a till on a remote host. Default false:
-   * it shows a gap the till does not close yet (docs/faults.md).
+   * hears of it (IN_DOUBT_POINT): the window of a till on a remote host, closed by the reversal
+   * the till writes ahead of every online debit (docs/faults.md). Default true.
    */
   inDoubtKills?: boolean;
+  /** Crash mode: also go on until this many kills happened at these points (as far as the plan lasts). */
+  minKillsAt?: Partial<Record<SoakPoint, number>>;
+  /** The plan's link-up mix, with these weights replaced (planSoak's `upWeights`). */
+  upWeights?: SoakPlanOptions['upWeights'];
   /** Stop at the first child after which an invariant is broken. */
   stopOnViolation?: boolean;
   /**
@@ -162,6 +168,7 @@ export async function runCrashSoak(options: SoakOptions): Promise<SoakReport> {
     payments: options.payments,
     // Room for the kills asked for: each child plays at most `batch` steps.
     steps: Math.max(options.payments * 3, (options.minKills ?? 0) * batch * 2),
+    ...(options.upWeights ? { upWeights: options.upWeights } : {}),
   });
   writeFileSync(planFile, JSON.stringify(plan));
   writeFileSync(logFile, '');
@@ -204,7 +211,10 @@ export async function runCrashSoak(options: SoakOptions): Promise<SoakReport> {
     if (
       mode === 'crash' &&
       report.paymentsCommitted >= options.payments &&
-      report.kills.total >= (options.minKills ?? 0)
+      report.kills.total >= (options.minKills ?? 0) &&
+      Object.entries(options.minKillsAt ?? {}).every(
+        ([p, n]) => (report.kills.byPoint[p as SoakPoint] ?? 0) >= (n ?? 0),
+      )
     )
       break;
     const count = mode === 'baseline' ? maxSteps - next : Math.min(batch, maxSteps - next);
@@ -218,7 +228,7 @@ export async function runCrashSoak(options: SoakOptions): Promise<SoakReport> {
       const r = rnd();
       kill = r < 0.5 ? 'point' : r < 0.9 ? 'timer' : 'none';
       if (kill === 'point') {
-        ({ point, after } = choosePoint(steps, plan, rnd, randInt, options.inDoubtKills ?? false));
+        ({ point, after } = choosePoint(steps, plan, rnd, randInt, options.inDoubtKills ?? true));
       } else if (kill === 'timer') {
         timerMs = Math.floor(rnd() * estimateMs);
       }
@@ -581,6 +591,13 @@ async function recoverAndCheck(o: {
       problems.push(
         `recovery with the link up left ${synced.pending} entries owed to the host ` +
           `(${synced.errors.map((e) => `${e.paymentId}: ${e.code} ${e.message}`).join('; ')})`,
+      );
+    // A reversal written ahead of a debit the dead till never finished is owed (or settled)
+    // once a restarted till has synced, whatever the link: none is left armed.
+    for (const a of new PendingReversals(db).armed())
+      problems.push(
+        `${a.paymentId}: reversal written ahead by ${a.owner ?? 'no owner'} still armed after the restart` +
+          (a.inFlight ? ' (its owner counted as alive)' : ''),
       );
 
     // Every transaction in the books is a reported one or the killed step's.

@@ -38,6 +38,7 @@ import {
   type ShortfallPolicy,
 } from '../host/types.ts';
 import { splitMedical } from '../host/medical.ts';
+import { HostFaultError } from '../host/faulty-host.ts';
 import { businessDate, type Clock } from '../time.ts';
 import { BalanceCache } from './balance-cache.ts';
 import { PendingReversals } from './pending-reversals.ts';
@@ -63,6 +64,12 @@ export interface PosTerminalOptions {
 }
 
 type SessionEvent = EventFromLogic<typeof gen3Machine>;
+
+/** What a debit learnt on its way: whether the host applied it, whether the till booked it. */
+interface DebitState {
+  applied: boolean | 'unknown';
+  booked: boolean;
+}
 
 export const DEFAULT_MERCHANT_NAME = '康宁大药房（模拟）';
 
@@ -105,6 +112,8 @@ export class PosTerminal {
   readonly actor: Actor<typeof terminalMachine>;
   private readonly o: Required<Omit<PosTerminalOptions, 'psam'>> & { psam: PsamSimulator };
   private readonly cache: BalanceCache;
+  /** Reversals owed to the host, and the write-ahead ones of the debits in flight. */
+  private readonly owed: PendingReversals;
   /** Debits in flight by payment id, so a reversal waits for the debit it undoes. */
   private readonly inflight = new Map<string, Promise<unknown>>();
   private pan: string | null = null;
@@ -120,6 +129,7 @@ export class PosTerminal {
       psam: options.psam ?? new PsamSimulator(),
     };
     this.cache = new BalanceCache(options.db);
+    this.owed = new PendingReversals(options.db);
     const actors = {
       authenticateCard: fromPromise<void, { card: CardSummary }>(({ input }) =>
         this.authenticate(input.card),
@@ -350,9 +360,47 @@ export class PosTerminal {
     return p;
   }
 
+  /**
+   * An online debit with its reversal written ahead (pending_host_reversals, 'armed'): once the
+   * request may reach the host, the till owes its reversal until it has booked the sale (the
+   * booking deletes the armed row in its own transaction) or the host has said it applied
+   * nothing. A till killed in between finds the armed row at its next start and reverses it.
+   */
   private async doDebit(input: DebitInput): Promise<PaymentOutcome> {
-    const { host, clock } = this.o;
-    const at = clock();
+    const at = this.o.clock();
+    // A link that is down sends nothing (HOST_DOWN at once): nothing can be owed.
+    const armed = this.o.host.link !== 'down';
+    if (armed) {
+      try {
+        this.owed.arm(input.paymentId, input.card.cardNumber, at);
+      } catch (e) {
+        throw fail(
+          'DECLINED',
+          `the till could not write ahead the reversal of the payment, so it did not send it (${e instanceof Error ? e.message : String(e)})`,
+        );
+      }
+    }
+    const state: DebitState = { applied: 'unknown', booked: false };
+    try {
+      const outcome = await this.debitOnline(input, at, state);
+      state.booked = true;
+      return outcome;
+    } finally {
+      if (armed) {
+        if (state.booked) this.owed.landed(input.paymentId);
+        else {
+          try {
+            this.owed.settled(input.paymentId, state.applied);
+          } catch {
+            // Still armed, no longer in flight: the next sync reverses it.
+          }
+        }
+      }
+    }
+  }
+
+  private async debitOnline(input: DebitInput, at: Date, state: DebitState): Promise<PaymentOutcome> {
+    const { host } = this.o;
     const request = {
       paymentId: input.paymentId,
       terminalId: this.o.ledger.terminalId,
@@ -366,20 +414,36 @@ export class PosTerminal {
     };
     let outcome: PaymentOutcome | null = null;
     let record: HostRecord | null = null;
+    let bookingFailed: unknown = undefined;
     try {
       // An in-process host runs the callback inside its own transaction: the host's and the
-      // terminal's books then commit together, once.
+      // terminal's books (and the removal of the armed reversal) then commit together, once.
       record = await host.pay(request, (r, balancesAfter) => {
         crashPoint('after-card-debit');
-        outcome = this.commit(input, at, r.split, 'online', balancesAfter, r);
+        try {
+          outcome = this.commit(input, at, r.split, 'online', balancesAfter, r);
+        } catch (e) {
+          bookingFailed = e;
+          throw e;
+        }
       });
     } catch (e) {
+      // A refusal the host answered, a request that never left, or the host's transaction
+      // undone by the till's failed booking in it: nothing was applied. No answer
+      // (HOST_TIMEOUT) or anything unexpected: it may have been.
+      if (
+        (e instanceof HostError && e.code !== 'HOST_TIMEOUT') ||
+        e instanceof HostFaultError ||
+        (bookingFailed !== undefined && e === bookingFailed)
+      )
+        state.applied = false;
       const f = hostFailure(e);
       const unreachable = f.code === 'HOST_DOWN' || f.code === 'HOST_TIMEOUT';
       if (!unreachable || !input.offlineAllowed) throw f;
     }
     if (outcome) return outcome;
     if (record) {
+      state.applied = true;
       const balancesAfter = await host.balances(input.card.cardNumber).catch(() => null);
       // IMMEDIATE, as every write transaction here: commit() reads before it writes, and a
       // deferred transaction's read-to-write upgrade fails at once with SQLITE_BUSY when another
@@ -396,7 +460,8 @@ export class PosTerminal {
     }
     // Offline (gen 3 medical, host unreachable): split against the terminal's balance list,
     // read under the write lock so that two tills on one file cannot both spend the same
-    // balance (read, split and the list's update are one transaction).
+    // balance (read, split and the list's update are one transaction). Booked under the same
+    // payment id: should the host have applied it after all, forwarding it is idempotent.
     return this.o.db
       .transaction(() => {
         const cached = this.cache.get(input.card.cardNumber, at);
@@ -426,13 +491,12 @@ export class PosTerminal {
    * the till declines with.
    */
   private async reverseUnbooked(input: DebitInput, cause: unknown): Promise<ActorFailure> {
-    const reversalId = `${input.paymentId}-R`;
+    const reversalId = PendingReversals.reversalIdOf(input.paymentId);
     const at = this.o.clock();
     let reversed: boolean;
     try {
-      const owed = new PendingReversals(this.o.db);
-      owed.add(reversalId, input.paymentId, input.card.cardNumber, at);
-      reversed = await owed.settle(this.o.host, reversalId, at);
+      this.owed.add(reversalId, input.paymentId, input.card.cardNumber, at);
+      reversed = await this.owed.settle(this.o.host, reversalId, at);
     } catch {
       // Not even the owed reversal could be written: ask the host directly.
       reversed = await this.o.host.reverse(reversalId, input.paymentId, at.toISOString()).then(
@@ -491,6 +555,8 @@ export class PosTerminal {
         ...(record ? { hostRecord: record } : {}),
       });
     }
+    // The reversal written ahead of this debit is not owed: the sale is booked, in this transaction.
+    this.owed.booked(input.paymentId);
     if (balancesAfter) this.cache.set(input.card.cardNumber, balancesAfter, at);
     crashPoint('before-journal-commit');
     return {
@@ -509,14 +575,13 @@ export class PosTerminal {
     await this.inflight.get(paymentId);
     this.inflight.delete(paymentId);
     const { ledger, host, clock } = this.o;
+    const reversalId = PendingReversals.reversalIdOf(paymentId);
     if (!ledger.payment(paymentId)) {
       // The debit never committed at the terminal, but the host may have applied it (a timeout
       // loses the answer, not the request): the reversal is owed until the host confirms it.
-      const owed = new PendingReversals(this.o.db);
-      owed.add(`${paymentId}-R`, paymentId, card.cardNumber, clock());
-      return { online: await owed.settle(host, `${paymentId}-R`, clock()) };
+      this.owed.add(reversalId, paymentId, card.cardNumber, clock());
+      return { online: await this.owed.settle(host, reversalId, clock()) };
     }
-    const reversalId = `${paymentId}-R`;
     try {
       const hostRecord = await host.reverse(reversalId, paymentId, clock().toISOString());
       ledger.recordReversal(reversalId, paymentId, false, { hostRecord });
