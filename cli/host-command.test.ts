@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase, releaseTestServer } from '../core/host/server/pg-test-support.ts';
+import { PG_MIGRATIONS } from '../core/host/server/pg-migrations.ts';
 import { freePort } from '../e2e/central-host/support.ts';
 import { run } from './main.ts';
 import type { CliIo } from './io.ts';
@@ -34,8 +35,11 @@ describe('sscard host', () => {
     const until = Date.now() + 20_000;
     while (!c.out.some((l) => l.includes('listening')) && Date.now() < until)
       await new Promise((r) => setTimeout(r, 20));
+    const schemaVersion = PG_MIGRATIONS.at(-1)!.version;
     expect(c.out[0]).toMatch(
-      new RegExp(`^Central host listening on http://127\\.0\\.0\\.1:${port} .*schema version 2`),
+      new RegExp(
+        `^Central host listening on http://127\\.0\\.0\\.1:${port} .*schema version ${schemaVersion}`,
+      ),
     );
 
     const table = await cli('host', 'status', '--url', `http://127.0.0.1:${port}`);
@@ -45,7 +49,7 @@ describe('sscard host', () => {
     const json = await cli('host', 'status', '--url', `http://127.0.0.1:${port}`, '--json');
     expect(JSON.parse(json.out)).toMatchObject({
       terminals: [],
-      schemaVersion: 2,
+      schemaVersion,
       chain: { booksBalanced: true },
     });
 

@@ -58,9 +58,23 @@ function hostChoice(values: Record<string, unknown>): HostChoiceOptionsFromCli {
 
 type HostChoiceOptionsFromCli = { hostUrl: string | undefined } & HostChoice;
 
-async function withPos<T>(opts: HostChoiceOptions, fn: (pos: PosSystem<Host>) => Promise<T>): Promise<T> {
+/**
+ * Opens the till, runs its start-up recovery (PosSystem.recover: reversals owed by a till that
+ * died mid-debit), then the command. Quiet: one line on stderr only when a debit was reversed;
+ * a host that cannot be reached leaves them owed for the next sync.
+ */
+async function withPos<T>(
+  opts: HostChoiceOptions,
+  io: CliIo,
+  fn: (pos: PosSystem<Host>) => Promise<T>,
+): Promise<T> {
   const pos = openPosSystem(opts);
   try {
+    const r = await pos.recover().catch(() => null);
+    if (r && r.reversed.length > 0)
+      io.err(
+        `已冲正 ${r.reversed.length} 笔未记账的扣款（终端曾中断） / reversed ${r.reversed.length} debit(s) the host applied that a stopped till never booked: ${r.reversed.join(', ')}`,
+      );
     return await fn(pos);
   } finally {
     pos.close();
@@ -123,7 +137,7 @@ export async function cmdPay(args: string[], io: CliIo): Promise<number> {
   const reader = profile ? new VirtualReader() : pcscReaderFor(cardArg);
 
   const opts = { dbPath: dbPathOf(values.db), link, reader, hostTimeoutMs: 1500, ...hostChoice(values) };
-  return withPos(opts, async (pos) => {
+  return withPos(opts, io, async (pos) => {
     const t = pos.terminal;
     t.start();
     if (profile) (reader as VirtualReader).insert(pos.register(profile));
@@ -209,7 +223,7 @@ export async function cmdSettle(args: string[], io: CliIo): Promise<number> {
     );
     return EXIT.OK;
   }
-  return withPos({ dbPath: dbPathOf(values.db), ...hostChoice(values) }, async (pos) => {
+  return withPos({ dbPath: dbPathOf(values.db), ...hostChoice(values) }, io, async (pos) => {
     const date = (values.date as string | undefined) ?? businessDate(pos.clock());
     if (!isValidBusinessDate(date)) throw new UsageError(`--date must be a date YYYY-MM-DD (got '${date}')`);
     // The day's totals as closed, with what is still waiting for the host now (a sync after
@@ -252,7 +266,7 @@ export async function cmdReconcile(args: string[], io: CliIo): Promise<number> {
   const date = values.date as string | undefined;
   if (date !== undefined && !isValidBusinessDate(date))
     throw new UsageError(`--date must be a date YYYY-MM-DD (got '${date}')`);
-  return withPos({ dbPath: dbPathOf(values.db), ...hostChoice(values) }, async (pos) => {
+  return withPos({ dbPath: dbPathOf(values.db), ...hostChoice(values) }, io, async (pos) => {
     const r = await pos.reconcile(date);
     if (values.json) io.out(JSON.stringify(r, null, 2));
     else {
@@ -285,7 +299,7 @@ export async function cmdSync(args: string[], io: CliIo): Promise<number> {
     );
     return EXIT.OK;
   }
-  return withPos({ dbPath: dbPathOf(values.db), ...hostChoice(values) }, async (pos) => {
+  return withPos({ dbPath: dbPathOf(values.db), ...hostChoice(values) }, io, async (pos) => {
     // An operator's sync tries every queued entry now, whatever its retry schedule says.
     const r = await pos.sync({ now: new Date('9999-12-31T23:59:59Z') });
     if (values.json) io.out(JSON.stringify(r, null, 2));

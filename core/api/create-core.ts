@@ -133,8 +133,21 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       ...(options.terminalId !== undefined ? { terminalId: options.terminalId } : {}),
     });
 
+  // A live till reverses at start what a till that died owes (Workspace.recovered, in the
+  // background): the books changed when it settled anything.
+  const watchRecovery = (ws: Workspace) => {
+    void ws.recovered.then((r) => {
+      if (!r || r.reversed.length + r.neverApplied.length === 0) return;
+      // After the current turn: a front end that subscribes right after createCore hears it too.
+      setTimeout(() => {
+        if (ws === current) emit({ type: 'books-changed' });
+      }, 0);
+    });
+  };
+
   current = open('live', null);
   attach(current);
+  watchRecovery(current);
   let switching: Promise<unknown> = Promise.resolve();
 
   const ctx: MethodContext = {
@@ -159,6 +172,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
         lastTill = '';
         lastOutcome = null;
         attach(current);
+        watchRecovery(current);
         emit({ type: 'workspace', workspace: workspaceView(current) });
         emit({ type: 'reader', reader: readerView(current) });
         emit({ type: 'trace-cleared' });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openPosSystem, type PosSystem } from '../pos/pos-system.ts';
+import { openPosSystem, type PosSystem, type RecoveryResult } from '../pos/pos-system.ts';
 import { BankCounter, DEFAULT_BRANCH } from '../bank/counter.ts';
 import { loadWallet, type WalletCard } from '../card/wallet.ts';
 import type { CardProfile } from '../card/profile.ts';
@@ -48,6 +48,13 @@ export class Workspace {
   readonly reader: CardReader;
   /** Fault injection: the reader above is wrapped in faults.reader, the till's host in faults.host. */
   readonly faults: FaultControls;
+  /**
+   * The start-up recovery of a live till (PosSystem.recover: reversals owed by a till that
+   * died mid-debit), run in the background right after opening; null in training mode, or when
+   * it failed (host down…: the next sync retries). On a ledger that owes nothing it resolves at
+   * once without a host call.
+   */
+  readonly recovered: Promise<RecoveryResult | null>;
   private readonly wallet: WalletCard[];
   private readonly cards = new Map<string, SocialSecurityCard>();
   private insertedId: string | null = null;
@@ -93,6 +100,9 @@ export class Workspace {
       this.insertedId = null;
     });
     this.pos.terminal.start();
+    // Never blocks the UI: the workspace is usable at once; a debit the till reverses meanwhile
+    // is one it never booked, and a debit in flight in a live till is never touched.
+    this.recovered = options.mode === 'live' ? this.pos.recover().catch(() => null) : Promise.resolve(null);
   }
 
   /** The bundled cards, in file order. */

@@ -89,6 +89,7 @@ const HOST_CODES: ReadonlySet<string> = new Set<HostErrorCode>([
   'PASSWORD_LOCKED',
   'INSUFFICIENT_FUNDS',
   'UNKNOWN_PAYMENT',
+  'PAYMENT_VOIDED',
   'INVALID_REQUEST',
 ]);
 

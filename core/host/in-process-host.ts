@@ -143,6 +143,32 @@ type RecordHead = Omit<
   | 'applied_at'
 >;
 
+/** A payment id voided by a reversal that reached the host first (migration 90). */
+interface VoidedDbRow {
+  payment_id: string;
+  reversal_id: string;
+  reversed_at: string;
+  voided_at: string;
+}
+
+/** The refusal of a payment whose id a reversal voided before it arrived. */
+export function voidedError(paymentId: string, reversalId: string, reversedAt: string): HostError {
+  return new HostError(
+    'PAYMENT_VOIDED',
+    `payment ${paymentId} was voided by reversal ${reversalId} (${reversedAt}) before it reached the host: ` +
+      'refused, nothing applied',
+  );
+}
+
+/** UNKNOWN_PAYMENT for a reversal of a payment the host never applied; the id is now void. */
+export function neverAppliedError(paymentId: string, reversalId: string): HostError {
+  return new HostError(
+    'UNKNOWN_PAYMENT',
+    `payment ${paymentId} was never applied at the host; its id is now voided by reversal ${reversalId}, ` +
+      'so a late debit of it moves no money',
+  );
+}
+
 const SPLIT_FIELD: Readonly<Record<Part, keyof PaymentSplit>> = {
   medical_current: 'medicalCurrentFen',
   medical_prior: 'medicalPriorFen',
@@ -253,6 +279,15 @@ const prepareStatements = lazyStatements({
                JOIN host_records h ON h.payment_id = b.payment_id
                WHERE h.ref_payment_id = l.payment_id AND b.ref_leg = l.leg), 0) AS remaining_fen
       FROM host_legs l WHERE l.payment_id = ? ORDER BY l.leg`),
+  getVoided: (db) =>
+    db.prepare<[string], VoidedDbRow>('SELECT * FROM host_voided_payments WHERE payment_id = ?'),
+  voidedByReversal: (db) =>
+    db.prepare<[string], VoidedDbRow>('SELECT * FROM host_voided_payments WHERE reversal_id = ?'),
+  insertVoided: (db) =>
+    db.prepare<VoidedDbRow>(`
+      INSERT INTO host_voided_payments (payment_id, reversal_id, reversed_at, voided_at)
+      VALUES (@payment_id, @reversal_id, @reversed_at, @voided_at)
+      ON CONFLICT (payment_id) DO NOTHING`),
   reversalOf: (db) =>
     db.prepare<[string], RecordDbRow>(
       `SELECT * FROM host_records WHERE ref_payment_id = ? AND kind = 'reversal'`,
@@ -558,6 +593,9 @@ export class InProcessHost implements Host {
         const replay = this.replay(request);
         if (replay) return replay;
         const card = this.card(request.cardId);
+        // Reversed before it arrived (a debit delayed on the network): the till gave up on it.
+        const voided = this.s.getVoided.get(request.paymentId);
+        if (voided) throw voidedError(voided.payment_id, voided.reversal_id, voided.reversed_at);
         if (card.generation === 1) {
           throw new HostError(
             'CARD_NOT_USABLE',
@@ -642,9 +680,27 @@ export class InProcessHost implements Host {
             legs.push({ part, accountId: funding, advanced: true, amountFen: fen - taken, refLeg: null });
           }
         }
-        return this.apply({ ...head, card_status: card.status }, legs, 'payment');
+        const voided = this.s.getVoided.get(request.paymentId);
+        if (voided) this.checkVoidingReversal(voided);
+        const record = this.apply({ ...head, card_status: card.status }, legs, 'payment');
+        // Reversed before it arrived: the till booked it offline and queued that reversal behind
+        // it. Applied and reversed at once, by that reversal: nothing moves, and the queued
+        // reversal finds its record (a replay).
+        if (voided)
+          this.reverseApplied(voided.reversal_id, this.original(record.paymentId), voided.reversed_at);
+        return record;
       }),
     );
+  }
+
+  /** The voiding reversal's id must still be free to become the reversal's record. */
+  private checkVoidingReversal(voided: VoidedDbRow): void {
+    if (this.s.getRecord.get(voided.reversal_id)) {
+      throw invalid(
+        `payment ${voided.payment_id} was voided by reversal ${voided.reversal_id}, but that id is now ` +
+          'another record: the payment cannot be applied and reversed',
+      );
+    }
   }
 
   /** The order in which a payment draws its parts (and a refund returns them, backwards). */
@@ -790,8 +846,8 @@ export class InProcessHost implements Host {
   // ---- reversals and refunds ---------------------------------------------------------------
 
   reverse(reversalId: string, paymentId: string, at: string): Promise<HostRecord> {
-    return this.call(() =>
-      this.tx(() => {
+    return this.call(() => {
+      const out = this.tx((): HostRecord | VoidedDbRow => {
         const id = requireText(reversalId, 'reversalId');
         requireText(paymentId, 'paymentId');
         requireInstant(at, 'at');
@@ -803,18 +859,40 @@ export class InProcessHost implements Host {
             `reversalId ${id} was already used for a ${existing.kind} of ${existing.ref_payment_id ?? id}`,
           );
         }
-        const original = this.original(paymentId);
-        const earlier = this.s.reversalOf.get(paymentId);
-        if (earlier) throw invalid(`payment ${paymentId} was already reversed by ${earlier.payment_id}`);
-        const open = this.s.openLegs.all(paymentId).filter((l) => l.remaining_fen > 0);
-        if (open.length === 0)
-          throw invalid(`payment ${paymentId} is fully refunded: nothing left to reverse`);
-        // Everything not yet refunded goes back, last-drawn first, to exactly where it came from.
-        const legs = open.reverse().map((l) => this.returnLeg(l, l.remaining_fen));
-        const amount = legs.reduce((sum, l) => sum + l.amountFen, 0);
-        return this.apply(this.returnHead(id, original, at, amount), legs, 'reversal');
-      }),
-    );
+        const tombstone = this.s.voidedByReversal.get(id);
+        if (tombstone && tombstone.payment_id !== paymentId) {
+          throw invalid(`reversalId ${id} was already used for the reversal of ${tombstone.payment_id}`);
+        }
+        if (!this.s.getRecord.get(paymentId)) {
+          // Nothing to reverse — yet: the debit may still be on its way. Its id is void from now
+          // on (the first reversal's id and time are kept; a repeat changes nothing).
+          this.s.insertVoided.run({
+            payment_id: paymentId,
+            reversal_id: id,
+            reversed_at: at,
+            voided_at: this.now(),
+          });
+          return this.s.getVoided.get(paymentId)!;
+        }
+        return this.reverseApplied(id, this.original(paymentId), at);
+      });
+      // Answered after the commit: the tombstone stays.
+      if ('reversal_id' in out) throw neverAppliedError(paymentId, out.reversal_id);
+      return out;
+    });
+  }
+
+  /** Reverses everything not yet refunded of an applied payment (inside the transaction). */
+  private reverseApplied(id: string, original: RecordDbRow, at: string): HostRecord {
+    const paymentId = original.payment_id;
+    const earlier = this.s.reversalOf.get(paymentId);
+    if (earlier) throw invalid(`payment ${paymentId} was already reversed by ${earlier.payment_id}`);
+    const open = this.s.openLegs.all(paymentId).filter((l) => l.remaining_fen > 0);
+    if (open.length === 0) throw invalid(`payment ${paymentId} is fully refunded: nothing left to reverse`);
+    // Everything not yet refunded goes back, last-drawn first, to exactly where it came from.
+    const legs = open.reverse().map((l) => this.returnLeg(l, l.remaining_fen));
+    const amount = legs.reduce((sum, l) => sum + l.amountFen, 0);
+    return this.apply(this.returnHead(id, original, at, amount), legs, 'reversal');
   }
 
   refund(refundId: string, paymentId: string, amountFen: number, at: string): Promise<HostRecord> {

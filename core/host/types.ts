@@ -67,6 +67,9 @@ export type HostErrorCode =
   | 'PASSWORD_LOCKED'
   | 'INSUFFICIENT_FUNDS'
   | 'UNKNOWN_PAYMENT'
+  // A reversal for this payment id reached the host before the payment did: the id is void, the
+  // payment is refused and moves no money (a till treats it as any other definite refusal).
+  | 'PAYMENT_VOIDED'
   | 'INVALID_REQUEST';
 
 export class HostError extends Error {
@@ -109,16 +112,26 @@ export interface Host {
    * `onApplied` lets the terminal record the payment: a host sharing the terminal's database
    * (in-process) calls it inside the transaction that applies the payment, so both books commit
    * together; a host that cannot simply does not call it, and the terminal records afterwards.
+   * A paymentId voided by an earlier reverse() (see there) is refused with PAYMENT_VOIDED.
    */
   pay(request: HostPaymentRequest, onApplied?: OnApplied): Promise<HostRecord>;
 
   /**
    * Applies a payment the terminal already took offline, with the split decided at the till.
-   * Idempotent: a paymentId applied before returns the first record unchanged.
+   * Idempotent: a paymentId applied before returns the first record unchanged. A paymentId
+   * voided by an earlier reverse() is applied and reversed at once by that reversal (same
+   * reversal id and time), in one transaction: balances end unchanged, the host holds the
+   * payment and its reversal as the till's queue does, and the queued reversal is answered
+   * as a replay.
    */
   forward(request: HostPaymentRequest): Promise<HostRecord>;
 
-  /** Reverses an applied payment (interrupted transaction); idempotent by reversalId. */
+  /**
+   * Reverses an applied payment (interrupted transaction); idempotent by reversalId. For a
+   * paymentId the host has not applied it answers UNKNOWN_PAYMENT, and keeps the id as voided
+   * (a tombstone with the reversal id and time): a debit delayed on the network that arrives
+   * after its reversal must not charge the card for a sale the till gave up on.
+   */
   reverse(reversalId: string, paymentId: string, at: string): Promise<HostRecord>;
 
   /** Refunds (退费) part or all of an applied payment into the accounts it came from. */

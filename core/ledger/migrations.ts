@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { HOST_MIGRATIONS } from '../host/migrations.ts';
+import { HOST_MIGRATIONS, HOST_VOID_MIGRATIONS } from '../host/migrations.ts';
 import { TERMINAL_INTENT_MIGRATIONS, TERMINAL_MIGRATIONS } from '../pos/migrations.ts';
 import { CACHE_MIGRATIONS, TERMINAL_LATE_MIGRATIONS } from '../pos/cache-migrations.ts';
 import { BANK_MIGRATIONS } from '../bank/migrations.ts';
@@ -112,6 +112,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ...BANK_MIGRATIONS,
   ...TERMINAL_LATE_MIGRATIONS,
   ...TERMINAL_INTENT_MIGRATIONS,
+  ...HOST_VOID_MIGRATIONS,
 ];
 
 /** Throws unless versions are positive, fit in user_version (32-bit) and strictly increase. */

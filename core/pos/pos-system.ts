@@ -15,10 +15,21 @@ import type { SocialSecurityCard } from '../card/social-security-card.ts';
 import type { CardProfile } from '../card/profile.ts';
 import { systemClock, type Clock } from '../time.ts';
 import { BalanceCache } from './balance-cache.ts';
-import { TerminalLedger, type Reconciliation, type TerminalPayment } from './terminal-ledger.ts';
+import {
+  TerminalLedger,
+  TerminalLedgerError,
+  type Reconciliation,
+  type TerminalPayment,
+} from './terminal-ledger.ts';
 import { PosTerminal, DEFAULT_MERCHANT_NAME } from './terminal.ts';
 import { renderReceipt } from './receipt.ts';
-import { forwardPending, hostRequestOf, type ForwardOptions, type ForwardResult } from './forwarder.ts';
+import {
+  backoffDelayMs,
+  forwardPending,
+  hostRequestOf,
+  type ForwardOptions,
+  type ForwardResult,
+} from './forwarder.ts';
 import { PendingReversals } from './pending-reversals.ts';
 import { HttpHost } from '../host/http-host.ts';
 import type { CardRegistration, TerminalReport } from '../host/server/pg-host.ts';
@@ -59,6 +70,16 @@ export interface HostChoiceOptions extends Omit<PosSystemOptions, 'wrapHost'> {
   wrapHost?: (host: Host) => Host;
 }
 
+/** What PosSystem.recover() did with the reversals a till owed when it started. */
+export interface RecoveryResult {
+  /** Payment ids the host had applied and has now reversed (debits the till never booked). */
+  reversed: string[];
+  /** Payment ids whose reversal the host answered with "never applied" (nothing to undo). */
+  neverApplied: string[];
+  /** Reversals still owed after this run (host unreachable or refusing): the next sync retries. */
+  pending: number;
+}
+
 export interface PosSystem<H extends Host = InProcessHost> {
   store: CardStore;
   host: H;
@@ -69,10 +90,23 @@ export interface PosSystem<H extends Host = InProcessHost> {
   /** Registers the card with this till (and its host) and returns the card to insert. */
   register(profile: CardProfile): SocialSecurityCard;
   /**
-   * Refunds (退费) part or all of a payment: a new entry pointing at the original, sent to
-   * the host now or queued when it is unreachable.
+   * Refunds (退费) part or all of a payment: a new entry pointing at the original, written
+   * ahead — the refund, its journal lines and its queue entry are committed before the host
+   * hears of it — then sent at once (mode 'online', 联机, when the host confirms it in this
+   * call) or left queued for sync when the host is unreachable or the payment itself has not
+   * reached the host yet (mode 'offline', 脱机). A till that dies in between finds the refund
+   * queued at its restart; sync sends it and the host answers with its first record.
+   * Validation errors (unknown payment, more than what is left) write nothing. A host that
+   * refuses the refund leaves it queued and rejects with TerminalLedgerError HOST_REFUSED.
    */
   refund(paymentId: string, amountFen: number): Promise<TerminalPayment>;
+  /**
+   * Run when a till starts: settles the reversals it owes — debits the host applied that a
+   * till which died never booked, and reversals owed whose answer was lost — as sync does,
+   * never one whose debit is in flight in a live till. No host call at all when nothing is
+   * owed. Host failures leave them owed for the next sync; never throws for them.
+   */
+  recover(): Promise<RecoveryResult>;
   /**
    * Forwards queued offline payments, refunds and reversals that are due (retries back off);
    * `{ now }` far ahead makes everything due, as an operator's explicit sync does. Safe to repeat.
@@ -215,9 +249,10 @@ export function openPosSystem(options: PosSystemOptions | HostChoiceOptions): Po
       return card;
     },
     async refund(paymentId, amountFen) {
-      const refundId = ledger.newPaymentId();
-      const split = ledger.planRefund(paymentId, amountFen); // validates before the host hears of it
+      const split = ledger.planRefund(paymentId, amountFen); // validates: an error writes nothing
       const original = ledger.payment(paymentId)!;
+      const refundId = ledger.newPaymentId();
+      const at = clock();
       const receipt = (mode: 'online' | 'offline') =>
         renderReceipt({
           merchantName: options.merchantName ?? DEFAULT_MERCHANT_NAME,
@@ -226,7 +261,7 @@ export function openPosSystem(options: PosSystemOptions | HostChoiceOptions): Po
           paymentId: refundId,
           refPaymentId: paymentId,
           kind: 'refund',
-          at: clock(),
+          at,
           cardNumber: original.cardId,
           pan: null,
           holderName: null,
@@ -237,19 +272,67 @@ export function openPosSystem(options: PosSystemOptions | HostChoiceOptions): Po
           mode,
           balancesAfter: null,
         });
-      // A payment still queued must reach the host before its refund can.
-      if (ledger.queueEntry(paymentId)?.state !== 'pending') {
+      // Sent at once when the host is reachable and the payment has reached it (a payment still
+      // queued must reach the host before its refund can: sync sends both, in order); else queued.
+      const sendNow = host.link === 'up' && ledger.queueEntry(paymentId)?.state !== 'pending';
+      const mode = sendNow ? 'online' : 'offline';
+      // Written ahead, committed: from here on the refund is in the till's books and queue,
+      // whatever happens to the till while the host is being asked.
+      const written = ledger.recordRefund(refundId, paymentId, amountFen, true, {
+        mode,
+        receiptText: receipt(mode),
+      });
+      if (!sendNow) return written;
+      let hostRecord;
+      try {
+        // Exactly what the forwarder sends for this entry: a replay after a crash is the same request.
+        hostRecord = await host.refund(refundId, paymentId, amountFen, written.createdAt);
+      } catch (e) {
+        // No answer after all (a central host gone mid-call): it stays queued for sync.
+        if (e instanceof HostError && (e.code === 'HOST_DOWN' || e.code === 'HOST_TIMEOUT')) return written;
+        // The host answered no: the refund is written and stays queued, the failure counted
+        // against it (retried with back-off); the operator is told so.
+        const why = e instanceof Error ? e.message : String(e);
         try {
-          const hostRecord = await host.refund(refundId, paymentId, amountFen, clock().toISOString());
-          return ledger.recordRefund(refundId, paymentId, amountFen, false, {
-            hostRecord,
-            receiptText: receipt('online'),
-          });
-        } catch (e) {
-          if (!(e instanceof HostError) || (e.code !== 'HOST_DOWN' && e.code !== 'HOST_TIMEOUT')) throw e;
+          ledger.markFailed(refundId, e, new Date(clock().getTime() + backoffDelayMs(1)));
+        } catch {
+          // Sent meanwhile by a forwarder: nothing to count.
         }
+        throw new TerminalLedgerError(
+          'HOST_REFUSED',
+          `主机拒绝退费 ${refundId}（${why}）：退费已记入终端账簿并排队，上传时重试 / ` +
+            `the host refused refund ${refundId} (${why}): it is recorded at the till and queued; sync retries it`,
+        );
       }
-      return ledger.recordRefund(refundId, paymentId, amountFen, true, { receiptText: receipt('offline') });
+      ledger.markSent(refundId, hostRecord); // idempotent: a forwarder may have got there first
+      return written;
+    },
+    async recover() {
+      const open = store.db
+        .prepare<[], string>('SELECT reversal_id FROM pending_host_reversals WHERE done_at IS NULL')
+        .pluck()
+        .all();
+      // A fresh ledger, or one with nothing owed: no host call.
+      if (open.length === 0) return { reversed: [], neverApplied: [], pending: 0 };
+      const reversals = new PendingReversals(store.db);
+      // A link switched down or slow reaches nobody: left for the sync after it is back up.
+      if (host.link !== 'up') {
+        const live = reversals.armed().filter((a) => a.inFlight).length;
+        return { reversed: [], neverApplied: [], pending: open.length - live };
+      }
+      const r = await reversals.settleAll(host, clock());
+      const done = store.db
+        .prepare<[string], { payment_id: string; outcome: string | null }>(
+          `SELECT payment_id, outcome FROM pending_host_reversals
+           WHERE done_at IS NOT NULL AND reversal_id IN (SELECT value FROM json_each(?))
+           ORDER BY created_at, reversal_id`,
+        )
+        .all(JSON.stringify(open));
+      return {
+        reversed: done.filter((d) => d.outcome === 'reversed').map((d) => d.payment_id),
+        neverApplied: done.filter((d) => d.outcome === 'never-applied').map((d) => d.payment_id),
+        pending: r.pending,
+      };
     },
     async sync(opts = {}) {
       if (remote && remote.link === 'up') {

@@ -114,6 +114,12 @@ export interface RecordCorrectionOptions {
   readonly operator?: string | null;
   /** forward=false only: the host's answer, when the correction was done online. */
   readonly hostRecord?: HostRecord;
+  /**
+   * forward=true only: 'online' for a correction written ahead that the till sends to the
+   * host at once, before asking (its queue entry is marked sent on the host's answer, or
+   * forwarded by sync should the till die first); default 'offline', queued for later.
+   */
+  readonly mode?: PaymentMode;
 }
 
 export interface PaymentFilter {
@@ -225,7 +231,9 @@ export type TerminalLedgerErrorCode =
   | 'REFUND_EXCEEDS_REMAINING'
   | 'NOT_QUEUED'
   | 'ALREADY_SENT'
-  | 'HOST_RECORD_MISMATCH';
+  | 'HOST_RECORD_MISMATCH'
+  /** The host answered a refund written ahead with a refusal: it stays queued (see PosSystem.refund). */
+  | 'HOST_REFUSED';
 
 export class TerminalLedgerError extends Error {
   override readonly name = 'TerminalLedgerError';
@@ -836,6 +844,7 @@ export class TerminalLedger {
     checkId(reversalId, 'reversalId');
     checkId(paymentId, 'paymentId');
     this.checkForwardAndRecord(reversalId, forward, opts.hostRecord);
+    this.checkCorrectionMode(reversalId, forward, opts.mode);
     return this.db
       .transaction(() => {
         this.assertNewId(reversalId);
@@ -859,6 +868,7 @@ export class TerminalLedger {
     checkId(paymentId, 'paymentId');
     checkAmount(amountFen, `${refundId}: amountFen`);
     this.checkForwardAndRecord(refundId, forward, opts.hostRecord);
+    this.checkCorrectionMode(refundId, forward, opts.mode);
     return this.db
       .transaction(() => {
         this.assertNewId(refundId);
@@ -887,6 +897,19 @@ export class TerminalLedger {
           `${id}: the host record is for ${hostRecord.paymentId}`,
         );
       }
+    }
+  }
+
+  private checkCorrectionMode(id: string, forward: boolean, mode: PaymentMode | undefined): void {
+    if (mode === undefined) return;
+    if (mode !== 'online' && mode !== 'offline') {
+      throw new TerminalLedgerError('INVALID_INPUT', `${id}: mode must be 'online' or 'offline'`);
+    }
+    if (!forward && mode === 'offline') {
+      throw new TerminalLedgerError(
+        'INVALID_INPUT',
+        `${id}: a correction the host already applied (forward=false) is an online one`,
+      );
     }
   }
 
@@ -966,8 +989,9 @@ export class TerminalLedger {
         medical_prior_fen: split.medicalPriorFen,
         reserve_fen: split.reserveFen,
         self_pay_fen: split.selfPayFen,
-        // A correction sent later is an offline one; one the host applied at the till, online.
-        mode: forward ? 'offline' : 'online',
+        // A correction sent later is an offline one; one the host applied at the till, online;
+        // one written ahead and sent at once, as the till says (opts.mode).
+        mode: opts.mode ?? (forward ? 'offline' : 'online'),
         created_at: at.toISOString(),
         business_date: businessDate(at),
         receipt_text: opts.receiptText ?? null,

@@ -7,6 +7,7 @@ import {
   HostError,
   type Host,
   type HostPaymentRequest,
+  type HostRecord,
   type MedicalOrder,
   type ShortfallPolicy,
 } from '../types.ts';
@@ -31,6 +32,12 @@ interface Fixture {
   readonly clock: ReturnType<typeof fixedClock>;
   card(cardId: string, setup?: CardSetup): Promise<string>;
   carryOver(): Promise<unknown>;
+  /**
+   * Forwards payments as one batch where the host has one (PostgreSQL: forwardBatch; HTTP:
+   * POST /v1/forward-batch through the client's prefetch), one by one in-process: a record or
+   * the refusal's code per payment.
+   */
+  batch(requests: HostPaymentRequest[]): Promise<(HostRecord | { error: string })[]>;
   close(): Promise<void>;
 }
 
@@ -63,6 +70,14 @@ async function fixture(kind: Kind, o: Options = {}): Promise<Fixture> {
       clock: f.clock,
       card: async (id, setup) => f.card(id, setup),
       carryOver: async () => f.host.runCarryOver(),
+      batch: async (requests) => {
+        const out: (HostRecord | { error: string })[] = [];
+        for (const r of requests) {
+          const o = await outcome(f.host.forward(r));
+          out.push('ok' in o ? o.ok : { error: o.error });
+        }
+        return out;
+      },
       close: async () => void f.db.close(),
     };
   }
@@ -78,10 +93,23 @@ async function fixture(kind: Kind, o: Options = {}): Promise<Fixture> {
   const pgHost = await PgHost.open(settings);
   let host: Host = pgHost;
   let stop = async () => {};
+  let batch: Fixture['batch'] = async (requests) =>
+    (await pgHost.forwardBatch(requests)).map((o) => o.record ?? { error: o.error!.code });
   if (kind === 'http') {
     const server = await startHostServer({ pgHost });
     const client = new HttpHost({ url: server.url, timeoutMs: 10_000 });
     host = client;
+    batch = async (requests) => {
+      // Every record must come from the one batch request, none from a call one by one.
+      const ready = await client.prefetchForwards(requests, requests.length);
+      const out: (HostRecord | { error: string })[] = [];
+      for (const r of requests) {
+        const o = await outcome(client.forward(r));
+        out.push('ok' in o ? o.ok : { error: o.error });
+      }
+      expect(ready, 'records answered by the batch request').toBe(out.filter((o) => !('error' in o)).length);
+      return out;
+    };
     stop = async () => {
       client.close();
       await server.close();
@@ -114,11 +142,14 @@ async function fixture(kind: Kind, o: Options = {}): Promise<Fixture> {
       return cardId;
     },
     carryOver: () => pgHost.runCarryOver(),
+    batch,
     close: async () => {},
   };
 }
 
-async function outcome<T>(p: Promise<T>): Promise<unknown> {
+async function outcome<T>(
+  p: Promise<T>,
+): Promise<{ ok: T; error?: undefined } | { error: string; triesLeft?: number }> {
   try {
     const v = await p;
     return { ok: v };
@@ -231,6 +262,104 @@ describe.each(KINDS)('the host contract on the %s host', (kind) => {
       medicalCurrent: 3_000,
       medicalPrior: 1_000,
     });
+  });
+
+  it('a reversal that arrives before its debit voids the id: the late pay is refused, nothing moves', async () => {
+    const f = await fixture(kind);
+    const card = await f.card('A00000001', { current: 3_000, reserve: 2_000 });
+    const before = await f.host.balances(card);
+    const late = payment(card, 1_200);
+    const reserve = payment(card, 800, { method: 'reserve' });
+    for (const p of [late, reserve]) {
+      // The till gave up on the debit and reversed it; the debit is still on its way.
+      await expect(f.host.reverse(`${p.paymentId}-R`, p.paymentId, AT)).rejects.toMatchObject({
+        code: 'UNKNOWN_PAYMENT',
+      });
+      // Repeated: the same answer, the tombstone unchanged.
+      await expect(f.host.reverse(`${p.paymentId}-R`, p.paymentId, AT)).rejects.toMatchObject({
+        code: 'UNKNOWN_PAYMENT',
+      });
+      for (let i = 0; i < 2; i++) {
+        await expect(f.host.pay(p)).rejects.toMatchObject({
+          code: 'PAYMENT_VOIDED',
+          message: expect.stringContaining(`voided by reversal ${p.paymentId}-R`),
+        });
+      }
+    }
+    // Another reversal of the same id changes nothing; the tombstone's reversal id cannot be
+    // reused for another payment.
+    await expect(f.host.reverse('another-R', late.paymentId, AT)).rejects.toMatchObject({
+      code: 'UNKNOWN_PAYMENT',
+    });
+    await expect(f.host.reverse(`${late.paymentId}-R`, 'pay-other', AT)).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+      message: expect.stringMatching(/already used for the reversal of/),
+    });
+    await expect(f.host.pay(late)).rejects.toMatchObject({
+      code: 'PAYMENT_VOIDED',
+      message: expect.stringContaining(`voided by reversal ${late.paymentId}-R`),
+    });
+    expect(await f.host.balances(card)).toEqual(before);
+    expect(await f.host.records('T0001')).toEqual([]);
+    // Other payments are not affected.
+    expect((await f.host.pay(payment(card, 500))).split.medicalCurrentFen).toBe(500);
+  });
+
+  it('a forwarded offline payment whose id was voided is applied and reversed at once by that reversal', async () => {
+    const f = await fixture(kind);
+    const card = await f.card('A00000001', { current: 1_000, reserve: 0 });
+    const before = await f.host.balances(card);
+    // Booked offline after a timeout, then the holder pulled the card: the till reversed it at
+    // once (not forwarded yet: UNKNOWN_PAYMENT) and queued the reversal behind the payment.
+    const req = offline(card, { medicalCurrentFen: 1_500, selfPayFen: 200 });
+    const reversalId = `${req.paymentId}-R`;
+    await expect(f.host.reverse(reversalId, req.paymentId, AT)).rejects.toMatchObject({
+      code: 'UNKNOWN_PAYMENT',
+    });
+    // The online debit, delayed, still arrives: refused.
+    await expect(f.host.pay({ ...req, mode: 'online' })).rejects.toMatchObject({ code: 'PAYMENT_VOIDED' });
+    const first = await f.host.forward(req);
+    expect(first).toMatchObject({ kind: 'payment', advancedFen: 500, split: req.split, amountFen: 1_700 });
+    expect(await f.host.balances(card)).toEqual(before);
+    const records = await f.host.records('T0001');
+    expect(records.map((r) => [r.paymentId, r.kind, r.refPaymentId, r.amountFen])).toEqual([
+      [req.paymentId, 'payment', null, 1_700],
+      [reversalId, 'reversal', req.paymentId, 1_700],
+    ]);
+    expect(records[1]).toMatchObject({ split: req.split, advancedFen: 500, createdAt: AT });
+    // The till's queue then sends both again: replays.
+    expect(await f.host.forward(req)).toEqual(first);
+    expect(await f.host.reverse(reversalId, req.paymentId, AT)).toEqual(records[1]);
+    expect(await f.host.balances(card)).toEqual(before);
+    expect(await f.host.records('T0001')).toEqual(records);
+  });
+
+  it('a batch holding a voided payment gives forward()’s answers; the payments after it draw as if it never came', async () => {
+    const f = await fixture(kind);
+    const card = await f.card('A00000001', { current: 3_000 });
+    const a = offline(card, { medicalCurrentFen: 1_000 });
+    const voided = offline(card, { medicalCurrentFen: 2_500, selfPayFen: 100 });
+    const b = offline(card, { medicalCurrentFen: 2_000 });
+    await expect(f.host.reverse(`${voided.paymentId}-R`, voided.paymentId, AT)).rejects.toMatchObject({
+      code: 'UNKNOWN_PAYMENT',
+    });
+    const out = await f.batch([a, voided, b, voided]);
+    expect(out.map((o) => ('error' in o ? o.error : [o.paymentId, o.advancedFen]))).toEqual([
+      [a.paymentId, 0],
+      [voided.paymentId, 500], // 2 000 left after a: 500 advanced, then all of it given back
+      [b.paymentId, 0], // the 2 000 are there again for b
+      [voided.paymentId, 500], // the same id again in the batch: its first record
+    ]);
+    expect(out[3]).toEqual(out[1]);
+    expect(await f.host.balances(card)).toEqual({ reserve: null, medicalCurrent: 0, medicalPrior: null });
+    const records = await f.host.records('T0001');
+    expect(records.map((r) => [r.paymentId, r.kind])).toEqual([
+      [a.paymentId, 'payment'],
+      [voided.paymentId, 'payment'],
+      [`${voided.paymentId}-R`, 'reversal'],
+      [b.paymentId, 'payment'],
+    ]);
+    expect(await f.host.reverse(`${voided.paymentId}-R`, voided.paymentId, AT)).toEqual(records[2]);
   });
 
   it('R1.2: wrong passwords count down to a lock; the right one resets the count', async () => {
@@ -384,6 +513,66 @@ describe('the central host under concurrency (PostgreSQL row locks)', () => {
     expect(ok).toBe(12);
     expect(results.filter((x) => (x as { error?: string }).error === 'INSUFFICIENT_FUNDS')).toHaveLength(18);
     expect(await f.host.balances(card)).toEqual({ reserve: null, medicalCurrent: 0, medicalPrior: 0 });
+  });
+
+  it('a debit and its reversal racing: either the reversal reverses the debit or the debit is refused', async () => {
+    const f = await fixture('postgres');
+    const card = await f.card('A00000001', { current: 100_000 });
+    const reqs = Array.from({ length: 40 }, (_, i) =>
+      i % 2 === 0 ? payment(card, 100 + i) : offline(card, { medicalCurrentFen: 100 + i }),
+    );
+    const pairs = await Promise.all(
+      reqs.map(async (req, i) => {
+        const debit = () => (req.mode === 'online' ? f.host.pay(req) : f.host.forward(req));
+        const reverse = () => f.host.reverse(`${req.paymentId}-R`, req.paymentId, AT);
+        // Half the pairs start the reversal first.
+        let d, r;
+        if (i % 4 < 2) [d, r] = await Promise.all([outcome(debit()), outcome(reverse())]);
+        else [r, d] = await Promise.all([outcome(reverse()), outcome(debit())]);
+        return { req, d: d.error ?? 'ok', r: r.error ?? 'ok' };
+      }),
+    );
+    for (const { req, d, r } of pairs) {
+      // Never a debit applied while its reversal was answered "never applied".
+      const allowed =
+        req.mode === 'online'
+          ? [
+              ['ok', 'ok'],
+              ['PAYMENT_VOIDED', 'UNKNOWN_PAYMENT'],
+            ]
+          : [
+              ['ok', 'ok'],
+              ['ok', 'UNKNOWN_PAYMENT'],
+            ]; // a voided forward is reversed at once
+      expect(allowed, `${req.paymentId} (${req.mode}): debit ${d}, reversal ${r}`).toContainEqual([d, r]);
+    }
+    expect(await f.host.balances(card)).toEqual({
+      reserve: null,
+      medicalCurrent: 100_000,
+      medicalPrior: null,
+    });
+    const records = await f.host.records('T0001');
+    const payments = records.filter((x) => x.kind === 'payment').map((x) => x.paymentId);
+    const reversed = records.filter((x) => x.kind === 'reversal').map((x) => x.refPaymentId);
+    expect(reversed.sort()).toEqual(payments.sort());
+    const status = await (f.host as PgHost).status();
+    expect(status.chain).toMatchObject({ netFen: 0, booksBalanced: true });
+
+    // A batch racing the reversals of its payments: each one applied and reversed, whichever came first.
+    const batch = Array.from({ length: 30 }, (_, i) => offline(card, { medicalCurrentFen: 200 + i }));
+    const [out, reversals] = await Promise.all([
+      f.batch(batch),
+      Promise.all(batch.map((req) => outcome(f.host.reverse(`${req.paymentId}-R`, req.paymentId, AT)))),
+    ]);
+    expect(out.filter((o) => 'error' in o)).toEqual([]);
+    expect(new Set(reversals.map((r) => r.error ?? 'ok'))).not.toContain('INVALID_REQUEST');
+    expect(await f.host.balances(card)).toEqual({
+      reserve: null,
+      medicalCurrent: 100_000,
+      medicalPrior: null,
+    });
+    const after = await f.host.records('T0001');
+    expect(after.filter((x) => x.kind === 'reversal')).toHaveLength(records.length / 2 + batch.length);
   });
 
   it('the same payment forwarded 20 times at once is applied once', async () => {

@@ -2,7 +2,7 @@ import { scrypt, timingSafeEqual } from 'node:crypto';
 import pg from 'pg';
 import type { SecretHash } from '../../card/pin.ts';
 import { businessDate } from '../../time.ts';
-import { formatYuan, type CarryOverResult } from '../in-process-host.ts';
+import { formatYuan, neverAppliedError, voidedError, type CarryOverResult } from '../in-process-host.ts';
 import { carryOverYearDue, splitMedical } from '../medical.ts';
 import { splitFromColumns } from '../split.ts';
 import {
@@ -36,6 +36,15 @@ import { migrate } from './pg-migrations.ts';
  * re-runs the transaction, which then answers with the first record). Operations lock at most
  * one card; the carry-over locks all cards in card_id order; deadlocks (40P01) and
  * serialization failures (40001) are retried all the same.
+ *
+ * Voided ids (migration 3): a reversal of a payment id the host has not applied leaves a
+ * tombstone, and a later pay of that id is refused, a later forward applied and reversed at
+ * once. A pay or forward and such a reversal of the same id may run at the same time, and the
+ * reversal cannot lock a card it does not know: pay and forward take a shared advisory lock on
+ * the id (in the statement that locks the card, before the statement that reads the records
+ * and the tombstone), the reversal that writes a tombstone an exclusive one, then looks for the
+ * payment again. So either the reversal sees the payment (and reverses it) or the payment sees
+ * the tombstone — never neither.
  */
 export interface PgHostOptions {
   /** A pool on the host's database; or a connection string (the host then owns its pool). */
@@ -194,6 +203,14 @@ interface AccountRow {
   balance_fen: number;
 }
 
+/** A tombstone as VOIDED_SELECT reads it. */
+interface VoidedRow {
+  payment_id: string;
+  reversal_id: string;
+  reversed_at: string;
+  reversal_taken: boolean;
+}
+
 interface OpenLegRow {
   leg: number;
   part: Part;
@@ -255,6 +272,40 @@ bal AS (
 SELECT (SELECT count(*) FROM bal) AS updated`;
 
 /**
+ * A tombstone (migration 3), and whether its reversal id is already taken by another record
+ * (then the voided payment cannot be applied and reversed under it).
+ */
+const VOIDED_SELECT = `SELECT v.payment_id, v.reversal_id, v.reversed_at,
+         EXISTS (SELECT 1 FROM host_records t WHERE t.payment_id = v.reversal_id) AS reversal_taken
+  FROM host_voided_payments v`;
+
+/** The advisory lock class (first key) of the payment-id locks; see PgHost. */
+const VOID_LOCK = 0x5653_4944; // 'VSID'
+
+/**
+ * Locks a card's row for a payment, with the shared lock on the payment id taken first: a
+ * MATERIALIZED CTE is evaluated once, when the join first needs it, before LockRows above the
+ * join locks any row.
+ */
+const LOCK_CARD_FOR_PAYMENT_SQL = `
+WITH id_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${VOID_LOCK}, hashtext($2)))
+SELECT card_id, generation, status, password_hash, password_failures
+FROM host_cards, id_lock
+WHERE card_id = $1 FOR UPDATE OF host_cards`;
+
+/**
+ * Locks the cards of a batch in card_id order, with the shared locks on all its payment ids
+ * taken first (once, before any row lock, as above).
+ */
+const LOCK_CARDS_FOR_BATCH_SQL = `
+WITH id_locks AS MATERIALIZED (
+  SELECT count(pg_advisory_xact_lock_shared(${VOID_LOCK}, h)) AS n
+  FROM (SELECT DISTINCT hashtext(x) AS h FROM unnest($2::text[]) AS x) ids)
+SELECT card_id, generation, status, password_hash, password_failures
+FROM host_cards, id_locks
+WHERE card_id = ANY($1::text[]) ORDER BY card_id FOR UPDATE OF host_cards`;
+
+/**
  * After the cards' rows are locked (a separate, earlier statement: in READ COMMITTED a
  * statement reads the data committed when it starts), in one read: the records of these ids
  * (replays) and the accounts of these cards.
@@ -267,7 +318,9 @@ SELECT COALESCE((SELECT json_agg(r) FROM (
           FROM host_records WHERE payment_id = ANY($2::text[])) r), '[]'::json) AS existing,
        COALESCE((SELECT json_agg(json_build_object('card_id', card_id, 'account_id', account_id, 'kind', kind,
                                                    'balance_fen', balance_fen))
-                 FROM host_accounts WHERE card_id = ANY($1::text[])), '[]'::json) AS accounts`;
+                 FROM host_accounts WHERE card_id = ANY($1::text[])), '[]'::json) AS accounts,
+       COALESCE((SELECT json_agg(v) FROM (${VOIDED_SELECT} WHERE v.payment_id = ANY($2::text[])) v),
+                '[]'::json) AS voided`;
 
 /** After the card row is locked: the record of this id (a replay) and the card's accounts, in one read. */
 const READ_FOR_PAYMENT_SQL = `
@@ -277,7 +330,8 @@ SELECT (SELECT row_to_json(r) FROM (
                  created_at, business_date, applied_at
           FROM host_records WHERE payment_id = $2) r) AS existing,
        COALESCE((SELECT json_agg(json_build_object('account_id', account_id, 'kind', kind, 'balance_fen', balance_fen))
-                 FROM host_accounts WHERE card_id = $1), '[]'::json) AS accounts`;
+                 FROM host_accounts WHERE card_id = $1), '[]'::json) AS accounts,
+       (SELECT row_to_json(v) FROM (${VOIDED_SELECT} WHERE v.payment_id = $2) v) AS voided`;
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
 const RECORD_COLUMNS = `payment_id, kind, ref_payment_id, mode, terminal_id, merchant_id, card_id, card_status,
   method, amount_fen, medical_current_fen, medical_prior_fen, reserve_fen, self_pay_fen, advanced_fen,
@@ -380,6 +434,23 @@ export function connectionFailure(e: unknown): 'refused' | 'lost' | null {
 }
 
 type Client = pg.PoolClient;
+
+/** The payment a reversal was voiding committed meanwhile: re-run as a serialization failure. */
+class PaymentArrived extends Error {
+  readonly code = '40001';
+  constructor(paymentId: string) {
+    super(`payment ${paymentId} arrived while its reversal was being recorded as a void: retried`);
+  }
+}
+
+/** Why a voided payment cannot be applied and reversed under its voiding reversal's id, if so. */
+function voidingBlocked(voided: VoidedRow): HostError | null {
+  if (!voided.reversal_taken) return null;
+  return invalid(
+    `payment ${voided.payment_id} was voided by reversal ${voided.reversal_id}, but that id is now ` +
+      'another record: the payment cannot be applied and reversed',
+  );
+}
 
 export class PgHost implements Host {
   readonly pool: pg.Pool;
@@ -520,6 +591,18 @@ export class PgHost implements Host {
       name: 'host-lock-card',
       text: 'SELECT card_id, generation, status, password_hash, password_failures FROM host_cards WHERE card_id = $1 FOR UPDATE',
       values: [cardId],
+    });
+    const card = r.rows[0];
+    if (!card) throw new HostError('UNKNOWN_CARD', `no card ${cardId} at the host`);
+    return card;
+  }
+
+  /** lockCard for a pay or forward: the shared lock on the payment id first (see the class). */
+  private async lockCardForPayment(c: Client, cardId: string, paymentId: string): Promise<CardRow> {
+    const r = await c.query<CardRow>({
+      name: 'host-lock-card-for-payment',
+      text: LOCK_CARD_FOR_PAYMENT_SQL,
+      values: [cardId, paymentId],
     });
     const card = r.rows[0];
     if (!card) throw new HostError('UNKNOWN_CARD', `no card ${cardId} at the host`);
@@ -865,10 +948,12 @@ export class PgHost implements Host {
     return this.call(async () => {
       const head = this.validateRequest(request, 'online');
       return this.tx(async (c) => {
-        const card = await this.lockCard(c, head.card_id);
-        const { existing, accounts } = await this.readForPayment(c, request);
+        const card = await this.lockCardForPayment(c, head.card_id, head.payment_id);
+        const { existing, accounts, voided } = await this.readForPayment(c, request);
         const replay = this.replayOf(existing, request);
         if (replay) return replay;
+        // Reversed before it arrived (a debit delayed on the network): the till gave up on it.
+        if (voided) throw voidedError(voided.payment_id, voided.reversal_id, voided.reversed_at);
         if (card.generation === 1) {
           throw new HostError(
             'CARD_NOT_USABLE',
@@ -923,7 +1008,7 @@ export class PgHost implements Host {
       const head = this.validateRequest(request, 'offline');
       const split = this.validateSplit(request);
       return this.tx(async (c) => {
-        const card = await this.lockCard(c, head.card_id);
+        const card = await this.lockCardForPayment(c, head.card_id, head.payment_id);
         return this.forwardLocked(c, request, head, split, card);
       });
     });
@@ -955,22 +1040,26 @@ export class PgHost implements Host {
       const valid = checked.flatMap((x) => (x.error === null ? [x] : []));
       return this.tx(async (c) => {
         const ids = [...new Set(valid.map((x) => x.head.card_id))].sort();
+        const paymentIds = valid.map((x) => x.head.payment_id);
+        // The payment ids' shared locks come with the cards' (see the class): a reversal writing
+        // a tombstone for one of them waits for this batch, or this batch reads its tombstone.
         const locked = await c.query<CardRow>({
-          name: 'host-lock-cards',
-          text: `SELECT card_id, generation, status, password_hash, password_failures FROM host_cards
-                 WHERE card_id = ANY($1::text[]) ORDER BY card_id FOR UPDATE`,
-          values: [ids],
+          name: 'host-lock-cards-for-batch',
+          text: LOCK_CARDS_FOR_BATCH_SQL,
+          values: [ids, paymentIds],
         });
         const cards = new Map(locked.rows.map((r) => [r.card_id, r]));
         const read = await c.query<{
           existing: RecordRow[];
           accounts: (AccountRow & { card_id: string })[];
+          voided: VoidedRow[];
         }>({
           name: 'host-read-for-batch',
           text: READ_FOR_BATCH_SQL,
-          values: [[...cards.keys()], valid.map((x) => x.head.payment_id)],
+          values: [[...cards.keys()], paymentIds],
         });
         const known = new Map(read.rows[0]!.existing.map((r) => [r.payment_id, r]));
+        const voided = new Map(read.rows[0]!.voided.map((v) => [v.payment_id, v]));
         const accounts = new Map<string, Map<AccountPart, AccountRow>>();
         for (const a of read.rows[0]!.accounts) {
           let m = accounts.get(a.card_id);
@@ -1006,13 +1095,32 @@ export class PgHost implements Host {
             out.push({ paymentId, error: { code: e.code, message: e.message } });
             continue;
           }
+          // Voided before it arrived: applied and reversed at once, as forward() does (its
+          // reversal id may also have been used by an earlier payment of this batch).
+          const tombstone = voided.get(paymentId);
+          const blocked =
+            tombstone &&
+            voidingBlocked({
+              ...tombstone,
+              reversal_taken: tombstone.reversal_taken || known.has(tombstone.reversal_id),
+            });
+          if (blocked) {
+            out.push({ paymentId, error: { code: blocked.code, message: blocked.message } });
+            continue;
+          }
+          const cardAccounts = accounts.get(card.card_id) ?? new Map<AccountPart, AccountRow>();
           const plan = this.plan(
             { ...x.head, card_status: card.status },
-            this.forwardLegs(x.split, accounts.get(card.card_id) ?? new Map()),
+            this.forwardLegs(x.split, cardAccounts),
             'payment',
           );
+          const voiding = tombstone ? this.planVoiding(plan, tombstone, cardAccounts) : null;
           plans.push(plan);
           known.set(paymentId, plan.row);
+          if (voiding) {
+            plans.push(voiding);
+            known.set(voiding.row.payment_id, voiding.row);
+          }
           out.push({ paymentId, record: toHostRecord(plan.row) });
         }
         await this.applyPlanned(c, plans);
@@ -1029,11 +1137,52 @@ export class PgHost implements Host {
     split: PaymentSplit,
     card: CardRow,
   ): Promise<HostRecord> {
-    const { existing, accounts } = await this.readForPayment(c, request);
+    const { existing, accounts, voided } = await this.readForPayment(c, request);
     const replay = this.replayOf(existing, request);
     if (replay) return replay;
+    const blocked = voided && voidingBlocked(voided);
+    if (blocked) throw blocked;
     // The card was accepted at the till: its status now is recorded, not re-checked.
-    return this.apply(c, { ...head, card_status: card.status }, this.forwardLegs(split, accounts), 'payment');
+    const plan = this.plan(
+      { ...head, card_status: card.status },
+      this.forwardLegs(split, accounts),
+      'payment',
+    );
+    await this.applyPlanned(c, voided ? [plan, this.planVoiding(plan, voided, accounts)] : [plan]);
+    return toHostRecord(plan.row);
+  }
+
+  /**
+   * The reversal of a forwarded payment whose id a reversal voided before it arrived: the till
+   * booked it offline and queued that reversal behind it, so it is applied and reversed at once
+   * under that reversal's id and time (written in the same statement; the queued reversal then
+   * finds its record). Everything goes back, last-drawn first, to where it came from; the
+   * accounts' balances are raised again for the next payment of a batch.
+   */
+  private planVoiding(payment: Planned, voided: VoidedRow, accounts: Map<AccountPart, AccountRow>): Planned {
+    const legs = payment.legs.map((l, i): Leg => ({ ...l, refLeg: i + 1 })).reverse();
+    for (const l of legs) {
+      if (l.advanced || l.accountId === null) continue;
+      for (const a of accounts.values()) if (a.account_id === l.accountId) a.balance_fen += l.amountFen;
+    }
+    const p = payment.row;
+    return this.plan(
+      {
+        payment_id: voided.reversal_id,
+        kind: 'reversal',
+        ref_payment_id: p.payment_id,
+        mode: null,
+        terminal_id: p.terminal_id,
+        merchant_id: p.merchant_id,
+        card_id: p.card_id,
+        card_status: p.card_status,
+        method: p.method,
+        amount_fen: p.amount_fen,
+        created_at: voided.reversed_at,
+      },
+      legs,
+      'reversal',
+    );
   }
 
   /**
@@ -1140,14 +1289,24 @@ export class PgHost implements Host {
   private async readForPayment(
     c: Client,
     request: HostPaymentRequest,
-  ): Promise<{ existing: RecordRow | null; accounts: Map<AccountPart, AccountRow> }> {
-    const r = await c.query<{ existing: RecordRow | null; accounts: AccountRow[] }>({
-      name: 'host-read-for-payment',
-      text: READ_FOR_PAYMENT_SQL,
-      values: [request.cardId, request.paymentId],
-    });
+  ): Promise<{
+    existing: RecordRow | null;
+    accounts: Map<AccountPart, AccountRow>;
+    voided: VoidedRow | null;
+  }> {
+    const r = await c.query<{ existing: RecordRow | null; accounts: AccountRow[]; voided: VoidedRow | null }>(
+      {
+        name: 'host-read-for-payment',
+        text: READ_FOR_PAYMENT_SQL,
+        values: [request.cardId, request.paymentId],
+      },
+    );
     const row = r.rows[0]!;
-    return { existing: row.existing, accounts: new Map(row.accounts.map((a) => [a.kind, a])) };
+    return {
+      existing: row.existing,
+      accounts: new Map(row.accounts.map((a) => [a.kind, a])),
+      voided: row.voided,
+    };
   }
 
   private replayOf(r: RecordRow | null, request: HostPaymentRequest): HostRecord | null {
@@ -1309,7 +1468,7 @@ export class PgHost implements Host {
       const id = requireText(reversalId, 'reversalId');
       requireText(paymentId, 'paymentId');
       requireInstant(at, 'at');
-      return this.tx(async (c) => {
+      const out = await this.tx(async (c): Promise<HostRecord | VoidedRow> => {
         const original = await this.lockedOriginal(c, id, paymentId);
         const existing = await this.getRecord(c, id);
         if (existing) {
@@ -1319,8 +1478,16 @@ export class PgHost implements Host {
             `reversalId ${id} was already used for a ${existing.kind} of ${existing.ref_payment_id ?? id}`,
           );
         }
-        if (!original)
-          throw new HostError('UNKNOWN_PAYMENT', `payment ${paymentId} was never applied at the host`);
+        const voidedBy = (
+          await c.query<{ payment_id: string }>(
+            'SELECT payment_id FROM host_voided_payments WHERE reversal_id = $1',
+            [id],
+          )
+        ).rows[0]?.payment_id;
+        if (voidedBy !== undefined && voidedBy !== paymentId) {
+          throw invalid(`reversalId ${id} was already used for the reversal of ${voidedBy}`);
+        }
+        if (!original) return this.voidPayment(c, id, paymentId, at);
         const earlier = await this.reversalOf(c, paymentId);
         if (earlier) throw invalid(`payment ${paymentId} was already reversed by ${earlier.payment_id}`);
         const open = (await this.openLegs(c, paymentId)).filter((l) => l.remaining_fen > 0);
@@ -1330,7 +1497,38 @@ export class PgHost implements Host {
         const amount = legs.reduce((sum, l) => sum + l.amountFen, 0);
         return this.apply(c, await this.returnHead(c, id, original, at, amount), legs, 'reversal');
       });
+      // Answered after the commit: the tombstone stays.
+      if ('reversal_id' in out) throw neverAppliedError(paymentId, out.reversal_id);
+      return out;
     });
+  }
+
+  /**
+   * A reversal of a payment id the host has not applied: the id becomes void (the first
+   * reversal's id and time are kept; a repeat changes nothing). Holds the id's advisory lock
+   * exclusively, then looks for the payment again: one that committed meanwhile is reversed
+   * instead (the transaction is re-run, locking its card first).
+   */
+  private async voidPayment(c: Client, id: string, paymentId: string, at: string): Promise<VoidedRow> {
+    await c.query({
+      name: 'host-void-lock',
+      text: `SELECT pg_advisory_xact_lock(${VOID_LOCK}, hashtext($1))`,
+      values: [paymentId],
+    });
+    const arrived = await c.query<{ kind: HostRecord['kind'] }>(
+      'SELECT kind FROM host_records WHERE payment_id = $1',
+      [paymentId],
+    );
+    if (arrived.rows[0]) throw new PaymentArrived(paymentId);
+    const r = await c.query<VoidedRow>(
+      `WITH ins AS (
+         INSERT INTO host_voided_payments (payment_id, reversal_id, reversed_at, voided_at)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (payment_id) DO NOTHING)
+       ${VOIDED_SELECT} WHERE v.payment_id = $1`,
+      [paymentId, id, at, this.now()],
+    );
+    // The statement's snapshot does not see its own insert: a new tombstone is the one just written.
+    return r.rows[0] ?? { payment_id: paymentId, reversal_id: id, reversed_at: at, reversal_taken: false };
   }
 
   refund(refundId: string, paymentId: string, amountFen: number, at: string): Promise<HostRecord> {

@@ -142,9 +142,27 @@ CREATE TABLE host_terminals (
 );
 `;
 
+const V3 = `
+-- Payment ids voided by a reversal that reached the host before the payment did (a debit
+-- delayed on the network, its till gave up and reversed it). The reversal is answered
+-- UNKNOWN_PAYMENT as before; a later pay of the id is refused (PAYMENT_VOIDED), a later forward
+-- is applied and at once reversed by this reversal (same id and time). Not host records:
+-- reconciliation never sees a tombstone. Pay/forward hold a shared advisory lock on the id, the
+-- reversal that writes the tombstone an exclusive one (core/host/server/pg-host.ts VOID_LOCK).
+CREATE TABLE host_voided_payments (
+  payment_id  TEXT PRIMARY KEY CHECK (length(payment_id) > 0),
+  reversal_id TEXT NOT NULL UNIQUE CHECK (length(reversal_id) > 0),
+  reversed_at TEXT NOT NULL,       -- the 'at' of the reversal (the till's time)
+  voided_at   TIMESTAMPTZ NOT NULL -- the host's time
+);
+CREATE TRIGGER host_voided_payments_append_only BEFORE UPDATE OR DELETE ON host_voided_payments
+  FOR EACH ROW EXECUTE FUNCTION host_append_only();
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: 'central host: cards, accounts, postings, records, legs, carry-over', sql: V1 },
   { version: 2, name: 'central host: terminal reports', sql: V2 },
+  { version: 3, name: 'central host: payment ids voided by a reversal that arrived first', sql: V3 },
 ];
 
 /** An arbitrary constant naming this schema's migration lock (pg_advisory_xact_lock). */
