@@ -6,7 +6,7 @@ import { PendingReversals } from '../pos/pending-reversals.ts';
 import { resolveCard } from '../card/wallet.ts';
 import { encodePinBcd } from '../card/codec.ts';
 import { SSSE_AID } from '../card/layout.ts';
-import { splitFromColumns } from '../host/split.ts';
+import { hostRecordFromColumns } from '../host/split.ts';
 import type { HostRecord } from '../host/types.ts';
 import type { Clock } from '../time.ts';
 import { isCrashPoint, type CrashPoint } from './crash-points.ts';
@@ -257,19 +257,7 @@ export function checkBooks(pos: PosSystem): string[] {
   const rows = db
     .prepare<[string], HostRecordRow>('SELECT * FROM host_records WHERE terminal_id = ? ORDER BY rowid')
     .all(ledger.terminalId);
-  const records: HostRecord[] = rows.map((r) => ({
-    paymentId: r.payment_id,
-    kind: r.kind,
-    refPaymentId: r.ref_payment_id,
-    terminalId: r.terminal_id,
-    cardId: r.card_id,
-    method: r.method,
-    amountFen: r.amount_fen,
-    split: splitFromColumns(r),
-    advancedFen: r.advanced_fen,
-    createdAt: r.created_at,
-    appliedAt: r.applied_at,
-  }));
+  const records: HostRecord[] = rows.map(hostRecordFromColumns);
   const unbooked = new PendingReversals(db).reversedUnbooked();
   const netZero = (id: string) => unbooked.has(id) || (id.endsWith('-R') && unbooked.has(id.slice(0, -2)));
   const rec = ledger.reconcile(records);

@@ -97,17 +97,8 @@ export function isPaymentStep(kind: SoakStepKind): boolean {
   );
 }
 
-/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same soak. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { seededRandom } from '../random.ts';
+export { seededRandom };
 
 export interface SoakPlanOptions {
   seed: number;

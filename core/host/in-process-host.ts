@@ -23,7 +23,7 @@ import {
   type PaymentSplit,
   type ShortfallPolicy,
 } from './types.ts';
-import { splitFromColumns } from './split.ts';
+import { hostRecordFromColumns } from './split.ts';
 import { crashPoint } from '../faults/crash-points.ts';
 import { lazyStatements } from '../ledger/lazy-statements.ts';
 
@@ -222,19 +222,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 function toHostRecord(r: RecordDbRow): HostRecord {
-  return {
-    paymentId: r.payment_id,
-    kind: r.kind,
-    refPaymentId: r.ref_payment_id,
-    terminalId: r.terminal_id,
-    cardId: r.card_id,
-    method: r.method,
-    amountFen: r.amount_fen,
-    split: splitFromColumns(r),
-    advancedFen: r.advanced_fen,
-    createdAt: r.created_at,
-    appliedAt: r.applied_at,
-  };
+  return hostRecordFromColumns(r);
 }
 
 /** Ledger failures as the terminal sees them; anything else is a fault and propagates. */

@@ -1,4 +1,4 @@
-import type { PaymentSplit } from './types.ts';
+import type { HostRecord, PaymentMethod, PaymentSplit } from './types.ts';
 
 /** The four split columns every book stores a payment's parts in. */
 export interface SplitColumns {
@@ -14,5 +14,35 @@ export function splitFromColumns(r: SplitColumns): PaymentSplit {
     medicalPriorFen: r.medical_prior_fen,
     reserveFen: r.reserve_fen,
     selfPayFen: r.self_pay_fen,
+  };
+}
+
+/** The columns a host record is stored in, by the in-process host (SQLite) and the central host (PostgreSQL). */
+export interface HostRecordColumns extends SplitColumns {
+  payment_id: string;
+  kind: HostRecord['kind'];
+  ref_payment_id: string | null;
+  terminal_id: string;
+  card_id: string;
+  method: PaymentMethod;
+  amount_fen: number;
+  advanced_fen: number;
+  created_at: string;
+  applied_at: string;
+}
+
+export function hostRecordFromColumns(r: HostRecordColumns): HostRecord {
+  return {
+    paymentId: r.payment_id,
+    kind: r.kind,
+    refPaymentId: r.ref_payment_id,
+    terminalId: r.terminal_id,
+    cardId: r.card_id,
+    method: r.method,
+    amountFen: r.amount_fen,
+    split: splitFromColumns(r),
+    advancedFen: r.advanced_fen,
+    createdAt: r.created_at,
+    appliedAt: r.applied_at,
   };
 }

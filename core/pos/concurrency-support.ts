@@ -20,7 +20,7 @@ import { cardNumberCheckChar } from '../rules/card-number.ts';
 import { openLedgerDb } from '../ledger/db.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { TerminalLedger } from './terminal-ledger.ts';
-import { splitFromColumns } from '../host/split.ts';
+import { hostRecordFromColumns } from '../host/split.ts';
 import type { HostRecord, PaymentMethod, PaymentSplit } from '../host/types.ts';
 import { businessDate, type Clock } from '../time.ts';
 
@@ -38,17 +38,8 @@ export function steadyClock(iso: string = RUN_CLOCK_START): Clock {
   return () => new Date(base + (Date.now() - t0));
 }
 
-/** mulberry32: small, seeded, good enough to pick cards and amounts. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../random.ts';
+export { seededRandom };
 
 // ---- the cards -------------------------------------------------------------------------------
 
@@ -506,17 +497,5 @@ interface HostRecordRowFull extends HostRecordRow {
 }
 
 function toHostRecord(r: HostRecordRowFull): HostRecord {
-  return {
-    paymentId: r.payment_id,
-    kind: r.kind,
-    refPaymentId: r.ref_payment_id,
-    terminalId: r.terminal_id,
-    cardId: r.card_id,
-    method: r.method,
-    amountFen: r.amount_fen,
-    split: splitFromColumns(r),
-    advancedFen: r.advanced_fen,
-    createdAt: r.created_at,
-    appliedAt: r.applied_at,
-  };
+  return hostRecordFromColumns(r);
 }

@@ -1,3 +1,4 @@
+import { seededRandom } from '../../random.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../time.ts';
 import { HttpHost } from '../http-host.ts';
@@ -58,17 +59,6 @@ async function pgHost(cards: Record<string, CardSpec>, shortfall: ShortfallPolic
   return host;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function request(
   paymentId: string,
   cardId: string,
@@ -106,7 +96,7 @@ const CARDS: Record<string, CardSpec> = {
 
 /** A seeded batch: stale splits (advances), self-pay, reserve, repeats, reused ids, unknown cards, bad requests. */
 function batch(seed: number, count: number): { before: HostPaymentRequest[]; batch: HostPaymentRequest[] } {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const ids = Object.keys(CARDS);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   // Some ids the host already applied before the batch (a batch resent after a lost answer).

@@ -1,3 +1,4 @@
+import { seededRandom } from '../../random.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../card/pin.ts';
 import { fixedClock } from '../../time.ts';
@@ -396,23 +397,11 @@ describe.each(KINDS)('the host contract on the %s host', (kind) => {
   });
 });
 
-/** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Op = (host: Host) => Promise<unknown>;
 
 /** A seeded sequence of calls with what the hosts answer depending on their earlier answers. */
 function operations(seed: number, count: number): { cards: [string, CardSetup][]; ops: Op[] } {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const cards: [string, CardSetup][] = [
     ['B00000001', { current: 20_000, prior: 5_000, reserve: 8_000 }],

@@ -4,7 +4,7 @@ import type { SecretHash } from '../../card/pin.ts';
 import { businessDate } from '../../time.ts';
 import { formatYuan, neverAppliedError, voidedError, type CarryOverResult } from '../in-process-host.ts';
 import { carryOverYearDue, splitMedical } from '../medical.ts';
-import { splitFromColumns } from '../split.ts';
+import { hostRecordFromColumns } from '../split.ts';
 import {
   HostError,
   type Host,
@@ -386,19 +386,7 @@ function requireInstant(value: unknown, field: string): Date {
 }
 
 function toHostRecord(r: RecordRow): HostRecord {
-  return {
-    paymentId: r.payment_id,
-    kind: r.kind,
-    refPaymentId: r.ref_payment_id,
-    terminalId: r.terminal_id,
-    cardId: r.card_id,
-    method: r.method,
-    amountFen: r.amount_fen,
-    split: splitFromColumns(r),
-    advancedFen: r.advanced_fen,
-    createdAt: r.created_at,
-    appliedAt: r.applied_at,
-  };
+  return hostRecordFromColumns(r);
 }
 
 /** Checks a password against its salted scrypt hash without blocking the event loop. */
