@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,19 @@ import pg from 'pg';
  * Not used by the host itself.
  */
 
-export const PG_BIN = process.env.SSCARD_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** The server binaries: $SSCARD_PG_BIN, else the newest Debian/Ubuntu /usr/lib/postgresql/<major>/bin. */
+export const PG_BIN = process.env.SSCARD_PG_BIN ?? newestDebianPgBin();
+
+function newestDebianPgBin(): string {
+  const root = '/usr/lib/postgresql';
+  const majors = existsSync(root)
+    ? readdirSync(root)
+        .filter((d) => /^\d+$/.test(d) && existsSync(join(root, d, 'bin', 'initdb')))
+        .map(Number)
+        .sort((a, b) => b - a)
+    : [];
+  return join(root, String(majors[0] ?? 15), 'bin');
+}
 
 export interface TestDatabase {
   readonly url: string;
