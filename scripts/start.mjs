@@ -69,18 +69,29 @@ async function startBrowserHost() {
   const { startWebHost } = await import(pathToFileURL(`${ROOT}web/server.ts`).href);
   const { nodePcsc } = await import(pathToFileURL(`${ROOT}web/pcsc-access.ts`).href);
   const { defaultDbPath } = await import(pathToFileURL(`${ROOT}core/paths.ts`).href);
+  const { hostChoiceFromEnv, describeHostChoice } = await import(
+    pathToFileURL(`${ROOT}core/api/host-choice.ts`).href
+  );
+  // A till of a chain, as the desktop app: SSCARD_HOST_URL / SSCARD_TERMINAL_ID (docs/central-host.md).
+  let choice;
+  try {
+    choice = hostChoiceFromEnv(process.env);
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exit(64);
+  }
   const dbPath = defaultDbPath();
   mkdirSync(dirname(dbPath), { recursive: true });
   let host;
   try {
-    host = await startWebHost({ dbPath, port, pcsc: nodePcsc });
+    host = await startWebHost({ dbPath, port, pcsc: nodePcsc, ...choice });
   } catch (e) {
     if (e?.code !== 'EADDRINUSE' || port === 0) throw e;
     console.log(`port ${port} is in use; using a free one`);
-    host = await startWebHost({ dbPath, port: 0, pcsc: nodePcsc });
+    host = await startWebHost({ dbPath, port: 0, pcsc: nodePcsc, ...choice });
   }
   console.log(`社保卡终端实验室 SSCard Lab — open ${host.url}`);
-  console.log(`ledger: ${dbPath} · loopback only · Ctrl-C stops`);
+  console.log(`ledger: ${dbPath} · ${describeHostChoice(choice)} · loopback only · Ctrl-C stops`);
   const stop = async () => {
     await host.close();
     process.exit(0);
