@@ -19,11 +19,22 @@ import {
   type OnApplied,
   type MedicalOrder,
   type PasswordCheck,
-  type PaymentMethod,
   type PaymentSplit,
   type ShortfallPolicy,
 } from './types.ts';
 import { hostRecordFromColumns } from './split.ts';
+import {
+  drawOrder,
+  invalid,
+  requireFen,
+  requireInstant,
+  requireText,
+  validatePaymentRequest,
+  validatePaymentSplit,
+  type HostRecordRow as RecordDbRow,
+  type Part,
+  type RecordHead,
+} from './request-checks.ts';
 import { crashPoint } from '../faults/crash-points.ts';
 import { lazyStatements } from '../ledger/lazy-statements.ts';
 
@@ -80,8 +91,6 @@ export interface CarryOverResult {
   readonly cards: number;
   readonly movedFen: number;
 }
-
-type Part = 'medical_current' | 'medical_prior' | 'reserve' | 'self_pay';
 type AccountPart = Exclude<Part, 'self_pay'>;
 
 interface Leg {
@@ -91,27 +100,6 @@ interface Leg {
   readonly advanced: boolean;
   readonly amountFen: number;
   readonly refLeg: number | null;
-}
-
-interface RecordDbRow {
-  payment_id: string;
-  kind: HostRecord['kind'];
-  ref_payment_id: string | null;
-  mode: 'online' | 'offline' | null;
-  terminal_id: string;
-  merchant_id: string;
-  card_id: string;
-  card_status: CardStatus;
-  method: PaymentMethod;
-  amount_fen: number;
-  medical_current_fen: number;
-  medical_prior_fen: number;
-  reserve_fen: number;
-  self_pay_fen: number;
-  advanced_fen: number;
-  created_at: string;
-  business_date: string;
-  applied_at: string;
 }
 
 interface LegDbRow {
@@ -131,17 +119,6 @@ interface OpenLegRow {
   advanced: number;
   remaining_fen: number;
 }
-
-type RecordHead = Omit<
-  RecordDbRow,
-  | 'medical_current_fen'
-  | 'medical_prior_fen'
-  | 'reserve_fen'
-  | 'self_pay_fen'
-  | 'advanced_fen'
-  | 'business_date'
-  | 'applied_at'
->;
 
 /** A payment id voided by a reversal that reached the host first (migration 90). */
 interface VoidedDbRow {
@@ -186,35 +163,10 @@ const ADVANCED_BY: Readonly<Record<AccountPart, SystemAccountKind>> = {
 const LINK_STATES: readonly LinkState[] = ['up', 'down', 'slow'];
 const CARRY_OVER_KEY = 'carry_over_done_year';
 
-function invalid(message: string): HostError {
-  return new HostError('INVALID_REQUEST', message);
-}
-
 /** Fen as yuan for messages: 1234 → '12.34 yuan'. */
 export function formatYuan(fen: number): string {
   const a = Math.abs(fen);
   return `${fen < 0 ? '-' : ''}${Math.floor(a / 100)}.${String(a % 100).padStart(2, '0')} yuan`;
-}
-
-function requireText(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw invalid(`${field} must be a non-empty string`);
-  return value;
-}
-
-function requireFen(value: unknown, field: string, min: 0 | 1): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    const what = min === 1 ? 'a positive' : 'a non-negative';
-    throw invalid(`${field} must be ${what} whole number of fen (safe integer), got ${String(value)}`);
-  }
-  return value;
-}
-
-function requireInstant(value: unknown, field: string): Date {
-  const at = typeof value === 'string' ? new Date(value) : null;
-  if (at === null || Number.isNaN(at.getTime())) {
-    throw invalid(`${field} must be an ISO date-time, got ${String(value)}`);
-  }
-  return at;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -577,7 +529,7 @@ export class InProcessHost implements Host {
   private payInTx(request: HostPaymentRequest): HostRecord {
     {
       {
-        const head = this.validateRequest(request, 'online');
+        const head = validatePaymentRequest(request, 'online');
         const replay = this.replay(request);
         if (replay) return replay;
         const card = this.card(request.cardId);
@@ -620,7 +572,7 @@ export class InProcessHost implements Host {
           split = { medicalCurrentFen: 0, medicalPriorFen: 0, reserveFen: amount, selfPayFen: 0 };
         }
         const legs: Leg[] = [];
-        for (const part of this.drawOrder()) {
+        for (const part of drawOrder(this.medicalOrder)) {
           const fen = split[SPLIT_FIELD[part]];
           if (fen === 0) continue;
           // splitMedical never takes more than an account holds, so the account exists here.
@@ -638,14 +590,14 @@ export class InProcessHost implements Host {
   forward(request: HostPaymentRequest): Promise<HostRecord> {
     return this.call(() =>
       this.tx(() => {
-        const head = this.validateRequest(request, 'offline');
+        const head = validatePaymentRequest(request, 'offline');
         const replay = this.replay(request);
         if (replay) return replay;
-        const split = this.validateSplit(request);
+        const split = validatePaymentSplit(request);
         // The card was accepted at the till: its status now is recorded, not re-checked.
         const card = this.card(request.cardId);
         const legs: Leg[] = [];
-        for (const part of this.drawOrder()) {
+        for (const part of drawOrder(this.medicalOrder)) {
           const fen = split[SPLIT_FIELD[part]];
           if (fen === 0) continue;
           if (part === 'self_pay') {
@@ -689,67 +641,6 @@ export class InProcessHost implements Host {
           'another record: the payment cannot be applied and reversed',
       );
     }
-  }
-
-  /** The order in which a payment draws its parts (and a refund returns them, backwards). */
-  private drawOrder(): Part[] {
-    const medical: Part[] =
-      this.medicalOrder === 'current-first'
-        ? ['medical_current', 'medical_prior']
-        : ['medical_prior', 'medical_current'];
-    return [...medical, 'reserve', 'self_pay'];
-  }
-
-  private validateRequest(request: HostPaymentRequest, mode: 'online' | 'offline'): RecordHead {
-    if (typeof request !== 'object' || request === null) throw invalid('request must be an object');
-    const paymentId = requireText(request.paymentId, 'paymentId');
-    const terminalId = requireText(request.terminalId, 'terminalId');
-    const merchantId = requireText(request.merchantId, 'merchantId');
-    const cardId = requireText(request.cardId, 'cardId');
-    if (request.method !== 'medical' && request.method !== 'reserve') {
-      throw invalid(`method must be 'medical' or 'reserve', got ${String(request.method)}`);
-    }
-    requireFen(request.amountFen, 'amountFen', 1);
-    requireInstant(request.createdAt, 'createdAt');
-    return {
-      payment_id: paymentId,
-      kind: 'payment',
-      ref_payment_id: null,
-      mode,
-      terminal_id: terminalId,
-      merchant_id: merchantId,
-      card_id: cardId,
-      card_status: 'active',
-      method: request.method,
-      amount_fen: request.amountFen,
-      created_at: request.createdAt,
-    };
-  }
-
-  private validateSplit(request: HostPaymentRequest): PaymentSplit {
-    const s: unknown = request.split;
-    if (typeof s !== 'object' || s === null) throw invalid('split must be an object');
-    const split = s as PaymentSplit;
-    const fields: (keyof PaymentSplit)[] = [
-      'medicalCurrentFen',
-      'medicalPriorFen',
-      'reserveFen',
-      'selfPayFen',
-    ];
-    let sum = 0n;
-    for (const f of fields) sum += BigInt(requireFen(split[f], `split.${f}`, 0));
-    if (sum !== BigInt(request.amountFen)) {
-      throw invalid(`split parts sum to ${sum} fen, not amountFen ${request.amountFen}`);
-    }
-    if (request.method === 'reserve' && (split.medicalCurrentFen > 0 || split.medicalPriorFen > 0)) {
-      throw invalid('split of a reserve payment must not draw on 95000/95001');
-    }
-    return {
-      medicalCurrentFen: split.medicalCurrentFen,
-      medicalPriorFen: split.medicalPriorFen,
-      reserveFen: split.reserveFen,
-      selfPayFen: split.selfPayFen,
-    };
   }
 
   /** The stored record of a payment applied before, or null; refuses an id reused for another. */

@@ -6,6 +6,18 @@ import { formatYuan, neverAppliedError, voidedError, type CarryOverResult } from
 import { carryOverYearDue, splitMedical } from '../medical.ts';
 import { hostRecordFromColumns } from '../split.ts';
 import {
+  drawOrder,
+  invalid,
+  requireFen,
+  requireInstant,
+  requireText,
+  validatePaymentRequest,
+  validatePaymentSplit,
+  type HostRecordRow as RecordRow,
+  type Part,
+  type RecordHead,
+} from '../request-checks.ts';
+import {
   HostError,
   type Host,
   type HostBalances,
@@ -14,7 +26,6 @@ import {
   type LinkState,
   type MedicalOrder,
   type PasswordCheck,
-  type PaymentMethod,
   type PaymentSplit,
   type ShortfallPolicy,
 } from '../types.ts';
@@ -134,8 +145,6 @@ export interface HostStatus {
   };
   readonly schemaVersion: number;
 }
-
-type Part = 'medical_current' | 'medical_prior' | 'reserve' | 'self_pay';
 type AccountPart = Exclude<Part, 'self_pay'>;
 type CardStatus = CardRegistration['status'];
 
@@ -156,38 +165,6 @@ interface Planned {
   /** Card accounts' balance changes: [account, signed fen]. */
   readonly cardDeltas: readonly [number, number][];
 }
-
-interface RecordRow {
-  payment_id: string;
-  kind: HostRecord['kind'];
-  ref_payment_id: string | null;
-  mode: 'online' | 'offline' | null;
-  terminal_id: string;
-  merchant_id: string;
-  card_id: string;
-  card_status: CardStatus;
-  method: PaymentMethod;
-  amount_fen: number;
-  medical_current_fen: number;
-  medical_prior_fen: number;
-  reserve_fen: number;
-  self_pay_fen: number;
-  advanced_fen: number;
-  created_at: string;
-  business_date: string;
-  applied_at: string;
-}
-
-type RecordHead = Omit<
-  RecordRow,
-  | 'medical_current_fen'
-  | 'medical_prior_fen'
-  | 'reserve_fen'
-  | 'self_pay_fen'
-  | 'advanced_fen'
-  | 'business_date'
-  | 'applied_at'
->;
 
 interface CardRow {
   card_id: string;
@@ -358,31 +335,6 @@ export function hostPool(connectionString: string, max = 10): pg.Pool {
   // An idle client whose server went away must not crash the host: the next query reconnects.
   pool.on('error', () => undefined);
   return pool;
-}
-
-function invalid(message: string): HostError {
-  return new HostError('INVALID_REQUEST', message);
-}
-
-function requireText(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw invalid(`${field} must be a non-empty string`);
-  return value;
-}
-
-function requireFen(value: unknown, field: string, min: 0 | 1): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    const what = min === 1 ? 'a positive' : 'a non-negative';
-    throw invalid(`${field} must be ${what} whole number of fen (safe integer), got ${String(value)}`);
-  }
-  return value;
-}
-
-function requireInstant(value: unknown, field: string): Date {
-  const at = typeof value === 'string' ? new Date(value) : null;
-  if (at === null || Number.isNaN(at.getTime())) {
-    throw invalid(`${field} must be an ISO date-time, got ${String(value)}`);
-  }
-  return at;
 }
 
 function toHostRecord(r: RecordRow): HostRecord {
@@ -934,7 +886,7 @@ export class PgHost implements Host {
   /** Online authorisation; the terminal records after the answer (no shared transaction here). */
   pay(request: HostPaymentRequest): Promise<HostRecord> {
     return this.call(async () => {
-      const head = this.validateRequest(request, 'online');
+      const head = validatePaymentRequest(request, 'online');
       return this.tx(async (c) => {
         const card = await this.lockCardForPayment(c, head.card_id, head.payment_id);
         const { existing, accounts, voided } = await this.readForPayment(c, request);
@@ -978,7 +930,7 @@ export class PgHost implements Host {
           split = { medicalCurrentFen: 0, medicalPriorFen: 0, reserveFen: amount, selfPayFen: 0 };
         }
         const legs: Leg[] = [];
-        for (const part of this.drawOrder()) {
+        for (const part of drawOrder(this.medicalOrder)) {
           const fen = split[SPLIT_FIELD[part]];
           if (fen === 0) continue;
           const accountId = part === 'self_pay' ? null : (accounts.get(part)?.account_id ?? null);
@@ -993,8 +945,8 @@ export class PgHost implements Host {
 
   forward(request: HostPaymentRequest): Promise<HostRecord> {
     return this.call(async () => {
-      const head = this.validateRequest(request, 'offline');
-      const split = this.validateSplit(request);
+      const head = validatePaymentRequest(request, 'offline');
+      const split = validatePaymentSplit(request);
       return this.tx(async (c) => {
         const card = await this.lockCardForPayment(c, head.card_id, head.payment_id);
         return this.forwardLocked(c, request, head, split, card);
@@ -1018,8 +970,8 @@ export class PgHost implements Host {
         | { request: HostPaymentRequest; error: HostError };
       const checked = requests.map((request): Checked => {
         try {
-          const head = this.validateRequest(request, 'offline');
-          return { request, head, split: this.validateSplit(request), error: null };
+          const head = validatePaymentRequest(request, 'offline');
+          return { request, head, split: validatePaymentSplit(request), error: null };
         } catch (e) {
           if (e instanceof HostError) return { request, error: e };
           throw e;
@@ -1180,7 +1132,7 @@ export class PgHost implements Host {
    */
   private forwardLegs(split: PaymentSplit, accounts: Map<AccountPart, AccountRow>): Leg[] {
     const legs: Leg[] = [];
-    for (const part of this.drawOrder()) {
+    for (const part of drawOrder(this.medicalOrder)) {
       const fen = split[SPLIT_FIELD[part]];
       if (fen === 0) continue;
       if (part === 'self_pay') {
@@ -1204,66 +1156,6 @@ export class PgHost implements Host {
       }
     }
     return legs;
-  }
-
-  private drawOrder(): Part[] {
-    const medical: Part[] =
-      this.medicalOrder === 'current-first'
-        ? ['medical_current', 'medical_prior']
-        : ['medical_prior', 'medical_current'];
-    return [...medical, 'reserve', 'self_pay'];
-  }
-
-  private validateRequest(request: HostPaymentRequest, mode: 'online' | 'offline'): RecordHead {
-    if (typeof request !== 'object' || request === null) throw invalid('request must be an object');
-    const paymentId = requireText(request.paymentId, 'paymentId');
-    const terminalId = requireText(request.terminalId, 'terminalId');
-    const merchantId = requireText(request.merchantId, 'merchantId');
-    const cardId = requireText(request.cardId, 'cardId');
-    if (request.method !== 'medical' && request.method !== 'reserve') {
-      throw invalid(`method must be 'medical' or 'reserve', got ${String(request.method)}`);
-    }
-    requireFen(request.amountFen, 'amountFen', 1);
-    requireInstant(request.createdAt, 'createdAt');
-    return {
-      payment_id: paymentId,
-      kind: 'payment',
-      ref_payment_id: null,
-      mode,
-      terminal_id: terminalId,
-      merchant_id: merchantId,
-      card_id: cardId,
-      card_status: 'active',
-      method: request.method,
-      amount_fen: request.amountFen,
-      created_at: request.createdAt,
-    };
-  }
-
-  private validateSplit(request: HostPaymentRequest): PaymentSplit {
-    const s: unknown = request.split;
-    if (typeof s !== 'object' || s === null) throw invalid('split must be an object');
-    const split = s as PaymentSplit;
-    const fields: (keyof PaymentSplit)[] = [
-      'medicalCurrentFen',
-      'medicalPriorFen',
-      'reserveFen',
-      'selfPayFen',
-    ];
-    let sum = 0n;
-    for (const f of fields) sum += BigInt(requireFen(split[f], `split.${f}`, 0));
-    if (sum !== BigInt(request.amountFen)) {
-      throw invalid(`split parts sum to ${sum} fen, not amountFen ${request.amountFen}`);
-    }
-    if (request.method === 'reserve' && (split.medicalCurrentFen > 0 || split.medicalPriorFen > 0)) {
-      throw invalid('split of a reserve payment must not draw on 95000/95001');
-    }
-    return {
-      medicalCurrentFen: split.medicalCurrentFen,
-      medicalPriorFen: split.medicalPriorFen,
-      reserveFen: split.reserveFen,
-      selfPayFen: split.selfPayFen,
-    };
   }
 
   private async getRecord(c: Client, id: string): Promise<RecordRow | null> {

@@ -1,0 +1,115 @@
+import type { CardStatus } from '../ledger/ledger.ts';
+import { HostError, type HostPaymentRequest, type MedicalOrder, type PaymentSplit } from './types.ts';
+import type { HostRecordColumns } from './split.ts';
+
+/**
+ * What both hosts — the in-process one (SQLite) and the central one (PostgreSQL) — check of a
+ * request before anything moves, and the order a payment draws its parts in: one copy, so the
+ * two hosts refuse the same requests with the same messages.
+ */
+
+/** The parts a payment is drawn from, as the hosts' books name them. */
+export type Part = 'medical_current' | 'medical_prior' | 'reserve' | 'self_pay';
+
+/** A host record row as both hosts store it. */
+export interface HostRecordRow extends HostRecordColumns {
+  mode: 'online' | 'offline' | null;
+  merchant_id: string;
+  card_status: CardStatus;
+  business_date: string;
+}
+
+/** A payment's record before its split is known. */
+export type RecordHead = Omit<
+  HostRecordRow,
+  | 'medical_current_fen'
+  | 'medical_prior_fen'
+  | 'reserve_fen'
+  | 'self_pay_fen'
+  | 'advanced_fen'
+  | 'business_date'
+  | 'applied_at'
+>;
+
+export function invalid(message: string): HostError {
+  return new HostError('INVALID_REQUEST', message);
+}
+
+export function requireText(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalid(`${field} must be a non-empty string`);
+  return value;
+}
+
+export function requireFen(value: unknown, field: string, min: 0 | 1): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    const what = min === 1 ? 'a positive' : 'a non-negative';
+    throw invalid(`${field} must be ${what} whole number of fen (safe integer), got ${String(value)}`);
+  }
+  return value;
+}
+
+export function requireInstant(value: unknown, field: string): Date {
+  const at = typeof value === 'string' ? new Date(value) : null;
+  if (at === null || Number.isNaN(at.getTime())) {
+    throw invalid(`${field} must be an ISO date-time, got ${String(value)}`);
+  }
+  return at;
+}
+
+/** The order in which a payment draws its parts (and a refund returns them, backwards). */
+export function drawOrder(medicalOrder: MedicalOrder): Part[] {
+  const medical: Part[] =
+    medicalOrder === 'current-first'
+      ? ['medical_current', 'medical_prior']
+      : ['medical_prior', 'medical_current'];
+  return [...medical, 'reserve', 'self_pay'];
+}
+
+/** Checks a payment request's fields; the record head it will be stored under. */
+export function validatePaymentRequest(request: HostPaymentRequest, mode: 'online' | 'offline'): RecordHead {
+  if (typeof request !== 'object' || request === null) throw invalid('request must be an object');
+  const paymentId = requireText(request.paymentId, 'paymentId');
+  const terminalId = requireText(request.terminalId, 'terminalId');
+  const merchantId = requireText(request.merchantId, 'merchantId');
+  const cardId = requireText(request.cardId, 'cardId');
+  if (request.method !== 'medical' && request.method !== 'reserve') {
+    throw invalid(`method must be 'medical' or 'reserve', got ${String(request.method)}`);
+  }
+  requireFen(request.amountFen, 'amountFen', 1);
+  requireInstant(request.createdAt, 'createdAt');
+  return {
+    payment_id: paymentId,
+    kind: 'payment',
+    ref_payment_id: null,
+    mode,
+    terminal_id: terminalId,
+    merchant_id: merchantId,
+    card_id: cardId,
+    card_status: 'active',
+    method: request.method,
+    amount_fen: request.amountFen,
+    created_at: request.createdAt,
+  };
+}
+
+/** Checks the split a till decided for an offline payment: whole fen, summing to the amount. */
+export function validatePaymentSplit(request: HostPaymentRequest): PaymentSplit {
+  const s: unknown = request.split;
+  if (typeof s !== 'object' || s === null) throw invalid('split must be an object');
+  const split = s as PaymentSplit;
+  const fields: (keyof PaymentSplit)[] = ['medicalCurrentFen', 'medicalPriorFen', 'reserveFen', 'selfPayFen'];
+  let sum = 0n;
+  for (const f of fields) sum += BigInt(requireFen(split[f], `split.${f}`, 0));
+  if (sum !== BigInt(request.amountFen)) {
+    throw invalid(`split parts sum to ${sum} fen, not amountFen ${request.amountFen}`);
+  }
+  if (request.method === 'reserve' && (split.medicalCurrentFen > 0 || split.medicalPriorFen > 0)) {
+    throw invalid('split of a reserve payment must not draw on 95000/95001');
+  }
+  return {
+    medicalCurrentFen: split.medicalCurrentFen,
+    medicalPriorFen: split.medicalPriorFen,
+    reserveFen: split.reserveFen,
+    selfPayFen: split.selfPayFen,
+  };
+}
