@@ -8,7 +8,7 @@ import {
   type SystemAccountKind,
 } from '../ledger/ledger.ts';
 import { businessDate } from '../time.ts';
-import { carryOverYearDue, splitMedical } from './medical.ts';
+import { carryOverYearDue } from './medical.ts';
 import {
   HostError,
   type Host,
@@ -23,6 +23,7 @@ import {
   type ShortfallPolicy,
 } from './types.ts';
 import { hostRecordFromColumns } from './split.ts';
+export { formatYuan } from './request-checks.ts';
 import {
   drawOrder,
   invalid,
@@ -31,6 +32,8 @@ import {
   requireText,
   validatePaymentRequest,
   validatePaymentSplit,
+  decideOnlinePayment,
+  formatYuan,
   type HostRecordRow as RecordDbRow,
   type Part,
   type RecordHead,
@@ -162,12 +165,6 @@ const ADVANCED_BY: Readonly<Record<AccountPart, SystemAccountKind>> = {
 
 const LINK_STATES: readonly LinkState[] = ['up', 'down', 'slow'];
 const CARRY_OVER_KEY = 'carry_over_done_year';
-
-/** Fen as yuan for messages: 1234 → '12.34 yuan'. */
-export function formatYuan(fen: number): string {
-  const a = Math.abs(fen);
-  return `${fen < 0 ? '-' : ''}${Math.floor(a / 100)}.${String(a % 100).padStart(2, '0')} yuan`;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -527,64 +524,33 @@ export class InProcessHost implements Host {
   }
 
   private payInTx(request: HostPaymentRequest): HostRecord {
-    {
-      {
-        const head = validatePaymentRequest(request, 'online');
-        const replay = this.replay(request);
-        if (replay) return replay;
-        const card = this.card(request.cardId);
-        // Reversed before it arrived (a debit delayed on the network): the till gave up on it.
-        const voided = this.s.getVoided.get(request.paymentId);
-        if (voided) throw voidedError(voided.payment_id, voided.reversal_id, voided.reversed_at);
-        if (card.generation === 1) {
-          throw new HostError(
-            'CARD_NOT_USABLE',
-            `card ${card.cardId} is a gen 1 card: no financial account and no medical account payment (R1.1); ` +
-              'the holder should apply for a gen 3 card',
-          );
-        }
-        if (card.status !== 'active') {
-          throw new HostError('CARD_NOT_USABLE', `card ${card.cardId} is ${card.status}, not active`);
-        }
-        const balances = this.ledger.balances(card.cardId);
-        const amount = request.amountFen;
-        let split: PaymentSplit;
-        if (request.method === 'medical') {
-          const r = splitMedical(amount, balances, this.medicalOrder, this.shortfall);
-          if (!r.ok) {
-            throw new HostError(
-              'INSUFFICIENT_FUNDS',
-              `medical accounts of card ${card.cardId} are short by ${formatYuan(r.shortfallFen)} ` +
-                `of ${formatYuan(amount)}`,
-            );
-          }
-          split = r.split;
-        } else {
-          const reserve = balances.reserve ?? 0;
-          if (balances.reserve === null || reserve < amount) {
-            throw new HostError(
-              'INSUFFICIENT_FUNDS',
-              balances.reserve === null
-                ? `card ${card.cardId} has no reserve account`
-                : `reserve account of card ${card.cardId} has ${formatYuan(reserve)}, ${formatYuan(amount)} needed`,
-            );
-          }
-          split = { medicalCurrentFen: 0, medicalPriorFen: 0, reserveFen: amount, selfPayFen: 0 };
-        }
-        const legs: Leg[] = [];
-        for (const part of drawOrder(this.medicalOrder)) {
-          const fen = split[SPLIT_FIELD[part]];
-          if (fen === 0) continue;
-          // splitMedical never takes more than an account holds, so the account exists here.
-          const accountId =
-            part === 'self_pay' ? null : (this.ledger.getAccount(card.cardId, part)?.accountId ?? null);
-          if (part !== 'self_pay' && accountId === null)
-            throw new Error(`no ${part} account for ${card.cardId}`);
-          legs.push({ part, accountId, advanced: false, amountFen: fen, refLeg: null });
-        }
-        return this.apply({ ...head, card_status: card.status }, legs, 'payment');
-      }
+    const head = validatePaymentRequest(request, 'online');
+    const replay = this.replay(request);
+    if (replay) return replay;
+    const card = this.card(request.cardId);
+    // Reversed before it arrived (a debit delayed on the network): the till gave up on it.
+    const voided = this.s.getVoided.get(request.paymentId);
+    if (voided) throw voidedError(voided.payment_id, voided.reversal_id, voided.reversed_at);
+    const amount = request.amountFen;
+    const split = decideOnlinePayment(
+      card,
+      request.method,
+      amount,
+      this.ledger.balances(card.cardId),
+      this.medicalOrder,
+      this.shortfall,
+    );
+    const legs: Leg[] = [];
+    for (const part of drawOrder(this.medicalOrder)) {
+      const fen = split[SPLIT_FIELD[part]];
+      if (fen === 0) continue;
+      // splitMedical never takes more than an account holds, so the account exists here.
+      const accountId =
+        part === 'self_pay' ? null : (this.ledger.getAccount(card.cardId, part)?.accountId ?? null);
+      if (part !== 'self_pay' && accountId === null) throw new Error(`no ${part} account for ${card.cardId}`);
+      legs.push({ part, accountId, advanced: false, amountFen: fen, refLeg: null });
     }
+    return this.apply({ ...head, card_status: card.status }, legs, 'payment');
   }
 
   forward(request: HostPaymentRequest): Promise<HostRecord> {

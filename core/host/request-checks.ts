@@ -1,5 +1,14 @@
 import type { CardStatus } from '../ledger/ledger.ts';
-import { HostError, type HostPaymentRequest, type MedicalOrder, type PaymentSplit } from './types.ts';
+import { splitMedical } from './medical.ts';
+import {
+  HostError,
+  type HostBalances,
+  type HostPaymentRequest,
+  type MedicalOrder,
+  type PaymentMethod,
+  type PaymentSplit,
+  type ShortfallPolicy,
+} from './types.ts';
 import type { HostRecordColumns } from './split.ts';
 
 /**
@@ -112,4 +121,56 @@ export function validatePaymentSplit(request: HostPaymentRequest): PaymentSplit 
     reserveFen: split.reserveFen,
     selfPayFen: split.selfPayFen,
   };
+}
+
+/** Fen as yuan for messages: 1234 → '12.34 yuan'. */
+export function formatYuan(fen: number): string {
+  const a = Math.abs(fen);
+  return `${fen < 0 ? '-' : ''}${Math.floor(a / 100)}.${String(a % 100).padStart(2, '0')} yuan`;
+}
+
+/**
+ * The host's decision on an online payment: refused for a gen 1 card (R1.1) or a card not
+ * active; else split over 95000/95001 in the configured order with the shortfall policy (R4), or
+ * taken from the reserve account. Throws the refusal; returns the split to apply.
+ */
+export function decideOnlinePayment(
+  card: { cardId: string; generation: 1 | 2 | 3; status: CardStatus },
+  method: PaymentMethod,
+  amount: number,
+  balances: HostBalances,
+  medicalOrder: MedicalOrder,
+  shortfall: ShortfallPolicy,
+): PaymentSplit {
+  if (card.generation === 1) {
+    throw new HostError(
+      'CARD_NOT_USABLE',
+      `card ${card.cardId} is a gen 1 card: no financial account and no medical account payment (R1.1); ` +
+        'the holder should apply for a gen 3 card',
+    );
+  }
+  if (card.status !== 'active') {
+    throw new HostError('CARD_NOT_USABLE', `card ${card.cardId} is ${card.status}, not active`);
+  }
+  if (method === 'medical') {
+    const r = splitMedical(amount, balances, medicalOrder, shortfall);
+    if (!r.ok) {
+      throw new HostError(
+        'INSUFFICIENT_FUNDS',
+        `medical accounts of card ${card.cardId} are short by ${formatYuan(r.shortfallFen)} ` +
+          `of ${formatYuan(amount)}`,
+      );
+    }
+    return r.split;
+  }
+  const reserve = balances.reserve ?? 0;
+  if (balances.reserve === null || reserve < amount) {
+    throw new HostError(
+      'INSUFFICIENT_FUNDS',
+      balances.reserve === null
+        ? `card ${card.cardId} has no reserve account`
+        : `reserve account of card ${card.cardId} has ${formatYuan(reserve)}, ${formatYuan(amount)} needed`,
+    );
+  }
+  return { medicalCurrentFen: 0, medicalPriorFen: 0, reserveFen: amount, selfPayFen: 0 };
 }

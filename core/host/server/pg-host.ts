@@ -2,8 +2,8 @@ import { scrypt, timingSafeEqual } from 'node:crypto';
 import pg from 'pg';
 import type { SecretHash } from '../../card/pin.ts';
 import { businessDate } from '../../time.ts';
-import { formatYuan, neverAppliedError, voidedError, type CarryOverResult } from '../in-process-host.ts';
-import { carryOverYearDue, splitMedical } from '../medical.ts';
+import { neverAppliedError, voidedError, type CarryOverResult } from '../in-process-host.ts';
+import { carryOverYearDue } from '../medical.ts';
 import { hostRecordFromColumns } from '../split.ts';
 import {
   drawOrder,
@@ -13,6 +13,8 @@ import {
   requireText,
   validatePaymentRequest,
   validatePaymentSplit,
+  decideOnlinePayment,
+  formatYuan,
   type HostRecordRow as RecordRow,
   type Part,
   type RecordHead,
@@ -894,41 +896,15 @@ export class PgHost implements Host {
         if (replay) return replay;
         // Reversed before it arrived (a debit delayed on the network): the till gave up on it.
         if (voided) throw voidedError(voided.payment_id, voided.reversal_id, voided.reversed_at);
-        if (card.generation === 1) {
-          throw new HostError(
-            'CARD_NOT_USABLE',
-            `card ${card.card_id} is a gen 1 card: no financial account and no medical account payment (R1.1); ` +
-              'the holder should apply for a gen 3 card',
-          );
-        }
-        if (card.status !== 'active') {
-          throw new HostError('CARD_NOT_USABLE', `card ${card.card_id} is ${card.status}, not active`);
-        }
-        const balances = PgHost.balancesOf(accounts);
         const amount = request.amountFen;
-        let split: PaymentSplit;
-        if (request.method === 'medical') {
-          const r = splitMedical(amount, balances, this.medicalOrder, this.shortfall);
-          if (!r.ok) {
-            throw new HostError(
-              'INSUFFICIENT_FUNDS',
-              `medical accounts of card ${card.card_id} are short by ${formatYuan(r.shortfallFen)} ` +
-                `of ${formatYuan(amount)}`,
-            );
-          }
-          split = r.split;
-        } else {
-          const reserve = balances.reserve ?? 0;
-          if (balances.reserve === null || reserve < amount) {
-            throw new HostError(
-              'INSUFFICIENT_FUNDS',
-              balances.reserve === null
-                ? `card ${card.card_id} has no reserve account`
-                : `reserve account of card ${card.card_id} has ${formatYuan(reserve)}, ${formatYuan(amount)} needed`,
-            );
-          }
-          split = { medicalCurrentFen: 0, medicalPriorFen: 0, reserveFen: amount, selfPayFen: 0 };
-        }
+        const split = decideOnlinePayment(
+          { cardId: card.card_id, generation: card.generation, status: card.status },
+          request.method,
+          amount,
+          PgHost.balancesOf(accounts),
+          this.medicalOrder,
+          this.shortfall,
+        );
         const legs: Leg[] = [];
         for (const part of drawOrder(this.medicalOrder)) {
           const fen = split[SPLIT_FIELD[part]];
