@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: [
       'core/**/*.test.ts',
+      'test/**/*.test.ts',
       'device/**/*.test.ts',
       'state-machines/**/*.test.ts',
       'cli/**/*.test.ts',

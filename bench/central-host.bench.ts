@@ -17,7 +17,7 @@
  */
 import { join } from 'node:path';
 import pg from 'pg';
-import { startPrivateCluster, withDatabase } from '../core/host/server/pg-test-support.ts';
+import { startPrivateCluster, withDatabase } from '../test/harness/host/pg-test-support.ts';
 import { freePort, startHost, tempDir, terminal } from '../e2e/central-host/support.ts';
 
 const TERMINALS = 8;

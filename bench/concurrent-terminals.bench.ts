@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTerminals, verifyConcurrentRun } from '../core/pos/concurrency-support.ts';
+import { runTerminals, verifyConcurrentRun } from '../test/harness/pos/concurrency-support.ts';
 
 const TOTAL = Number(process.env.BENCH_CONCURRENT_PAYMENTS ?? 10_000);
 const SEED = Number(process.env.BENCH_CONCURRENT_SEED ?? 7);

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCrashSoak, type SoakReport } from '../core/faults/crash-soak.ts';
+import { runCrashSoak, type SoakReport } from '../test/harness/faults/crash-soak.ts';
 
 const { values } = parseArgs({
   options: {

@@ -4,7 +4,7 @@ import { EXIT, InputError, UsageError, type CliIo } from './io.ts';
 import { dbPathOf, parse, requireString } from './args.ts';
 import { resolveCard } from '../core/card/wallet.ts';
 import { ProfileError, type CardProfile } from '../core/card/profile.ts';
-import { openCardStore } from '../core/card-store.ts';
+import { openCardStore } from '../core/ledger/card-store.ts';
 import { BankCounter, DEFAULT_BRANCH, type AdvanceEvent } from '../core/bank/counter.ts';
 import { validateApplication } from '../core/bank/application.ts';
 import { importBatch } from '../core/bank/batch.ts';

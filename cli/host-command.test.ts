@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freshDatabase, releaseTestServer } from '../core/host/server/pg-test-support.ts';
+import { freshDatabase, releaseTestServer } from '../test/harness/host/pg-test-support.ts';
 import { PG_MIGRATIONS } from '../core/host/server/pg-migrations.ts';
 import { freePort } from '../e2e/central-host/support.ts';
 import { run } from './main.ts';

@@ -14,7 +14,7 @@ import { ProfileError, type CardProfile } from '../core/card/profile.ts';
 import { VirtualReader } from '../device/virtual-reader.ts';
 import { ReaderError } from '../device/errors.ts';
 import { readCard, CardReadError, type CardReading } from '../core/terminal/read-card.ts';
-import { openCardStore, type CardStore } from '../core/card-store.ts';
+import { openCardStore, type CardStore } from '../core/ledger/card-store.ts';
 import { openPosSystem } from '../core/pos/pos-system.ts';
 import { runPayment } from '../core/pos/run-payment.ts';
 import { renderMessage } from '../state-machines/messages.ts';

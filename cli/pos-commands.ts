@@ -3,7 +3,7 @@ import { ReaderError } from '../device/errors.ts';
 import { dbPathOf, parse, requireString } from './args.ts';
 import { resolveCard } from '../core/card/wallet.ts';
 import { ProfileError, type CardProfile } from '../core/card/profile.ts';
-import { openCardStore } from '../core/card-store.ts';
+import { openCardStore } from '../core/ledger/card-store.ts';
 import { BankCounter } from '../core/bank/counter.ts';
 import { openPosSystem, type HostChoiceOptions, type PosSystem } from '../core/pos/pos-system.ts';
 import { runPayment } from '../core/pos/run-payment.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPosSystem } from '../core/pos/pos-system.ts';
-import { startChild } from '../core/pos/in-doubt-support.ts';
+import { startChild } from '../test/harness/pos/in-doubt-support.ts';
 import { cli } from './run-for-test.ts';
 import { systemClock } from '../core/time.ts';
 

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { lockVpcdSlots } from '../e2e/vpcd-lock.ts';
 import { cli } from './run-for-test.ts';
-import { scratch } from '../core/scenario/test-support.ts';
+import { scratch } from '../test/harness/scenario/test-support.ts';
 
 /**
  * `sscard run`: the contract of the command (exit codes, progress lines, summary, --jobs,

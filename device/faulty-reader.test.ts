@@ -5,7 +5,7 @@ import { VirtualReader } from './virtual-reader.ts';
 import { isReaderError, ReaderError } from './errors.ts';
 import { ApduTrace } from './trace.ts';
 import type { CardReader, VirtualCard } from './reader.ts';
-import { faultyTill, type FaultyTill } from '../core/faults/test-support.ts';
+import { faultyTill, type FaultyTill } from '../test/harness/faults/test-support.ts';
 
 /** A card that answers 9000 to everything and remembers what it was sent. */
 function recordingCard(): VirtualCard & { commands: Uint8Array[] } {

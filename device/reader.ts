@@ -19,11 +19,4 @@ export interface CardReader {
   off(event: 'card-inserted' | 'card-removed', listener: () => void): this;
 }
 
-/** What a reader needs from a virtual card (implemented by core/card SocialSecurityCard). */
-export interface VirtualCard {
-  readonly atr: Uint8Array;
-  powerOn(): Uint8Array;
-  powerOff(): void;
-  reset(): Uint8Array;
-  transmit(command: Uint8Array): Uint8Array;
-}
+export type { VirtualCard } from '../core/card/virtual-card.ts';

@@ -4,7 +4,7 @@ import { ApduTrace, maskCommand } from './trace.ts';
 import { exchange } from './exchange.ts';
 import { isReaderError } from './errors.ts';
 import { fromHex, toHex } from '../core/card/hex.ts';
-import { card } from '../core/test/cards.ts';
+import { card } from '../test/harness/card/cards.ts';
 import { readCard } from '../core/terminal/read-card.ts';
 import { resolveCard } from '../core/card/wallet.ts';
 

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { ReaderError } from './errors.ts';
 import type { CardReader, VirtualCard } from './reader.ts';
 import type { ApduTrace } from './trace.ts';
-import { crashPoint } from '../core/faults/crash-points.ts';
+import { crashPoint } from '../core/crash-points.ts';
 
 export interface VirtualReaderOptions {
   name?: string;

@@ -8,8 +8,8 @@ import type { VirtualCard } from './reader.ts';
 import { SocialSecurityCard, type CardSecurityState } from '../core/card/social-security-card.ts';
 import { seededRandom } from '../core/card/crypto.ts';
 import { fromHex, toHex } from '../core/card/hex.ts';
-import { structuredApdu } from '../core/card/fuzz-kit.ts';
-import { bundled } from '../core/test/cards.ts';
+import { structuredApdu } from '../test/harness/card/fuzz-kit.ts';
+import { bundled } from '../test/harness/card/cards.ts';
 import type { CardProfile } from '../core/card/profile.ts';
 
 /**

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { VpcdBridge, FrameReader, encodeFrame } from './vpcd-bridge.ts';
-import { card } from '../core/test/cards.ts';
+import { card } from '../test/harness/card/cards.ts';
 import { toHex, fromHex } from '../core/card/hex.ts';
 
 /** A stand-in for vpcd: a TCP server that speaks its framing, so the bridge can be tested without pcscd. */

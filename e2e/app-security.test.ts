@@ -17,7 +17,7 @@ import {
   guardWebContents,
 } from '../electron/window-options.ts';
 import { startHostServer, type HostServer } from '../core/host/server/http-server.ts';
-import { freshDatabase, releaseTestServer } from '../core/host/server/pg-test-support.ts';
+import { freshDatabase, releaseTestServer } from '../test/harness/host/pg-test-support.ts';
 import { WEB_HOST_ADDRESS, contentSecurityPolicy, startWebHost, type WebHost } from '../web/server.ts';
 
 /*

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { freshDatabase, releaseTestServer, type TestDatabase } from '../core/host/server/pg-test-support.ts';
+import { freshDatabase, releaseTestServer, type TestDatabase } from '../test/harness/host/pg-test-support.ts';
 import { HttpHost } from '../core/host/http-host.ts';
 import type { HostStatus } from '../core/host/server/pg-host.ts';
 import { freePort, sscard, startHost, tempDir, terminal, type HostProcess } from './central-host/support.ts';

@@ -15,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cli } from '../cli/run-for-test.ts';
 import { createCore, toFailure, type Core } from '../core/api/create-core.ts';
 import type { ArgsOf } from '../core/api/contract.ts';
-import { openCardStore } from '../core/card-store.ts';
+import { openCardStore } from '../core/ledger/card-store.ts';
 import { SCRYPT_PARAMS, verifySecret, type SecretHash } from '../core/card/pin.ts';
 import { encodePinBcd } from '../core/card/codec.ts';
-import { variant } from '../core/test/cards.ts';
+import { variant } from '../test/harness/card/cards.ts';
 import { cardNumberCheckChar } from '../core/rules/card-number.ts';
 
 /*

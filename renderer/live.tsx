@@ -1,6 +1,6 @@
 import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
 import type { CoreEvent, ReaderView, TillView, WorkspaceView } from '../core/api/events.ts';
-import type { TraceEntry } from '../device/trace.ts';
+import type { TraceEntry } from '../core/api/events.ts';
 import type { Client } from './api-client.ts';
 
 /** The screens' live picture of the core, kept current by its events. */

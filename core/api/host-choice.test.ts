@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createCore } from './create-core.ts';
 import { HostChoiceError, describeHostChoice, hostChoice, hostChoiceFromEnv } from './host-choice.ts';
 import { startHostServer } from '../host/server/http-server.ts';
-import { freshDatabase, releaseTestServer } from '../host/server/pg-test-support.ts';
+import { freshDatabase, releaseTestServer } from '../../test/harness/host/pg-test-support.ts';
 
 /** The app's launchers (npm run web, Electron) pick the central host and the till's id. */
 afterAll(() => releaseTestServer());

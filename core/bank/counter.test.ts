@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BankCounter, type Branch } from './counter.ts';
 import type { Application } from './types.ts';
-import { openCardStore, type CardStore } from '../card-store.ts';
+import { openCardStore, type CardStore } from '../ledger/card-store.ts';
 import { openPosSystem, type PosSystem } from '../pos/pos-system.ts';
 import { resolveCard } from '../card/wallet.ts';
 import { verifySecret } from '../card/pin.ts';

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { createActor, type Snapshot } from 'xstate';
-import type { CardStore } from '../card-store.ts';
+import type { CardStore } from '../ledger/card-store.ts';
 import type {
   Balances,
   CardAccountKind,

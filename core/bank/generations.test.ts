@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCardStore } from '../card-store.ts';
+import { openCardStore } from '../ledger/card-store.ts';
 import { BankCounter } from './counter.ts';
 import { validateApplication } from './application.ts';
 import { resolveCard } from '../card/wallet.ts';

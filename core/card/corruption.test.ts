@@ -4,7 +4,7 @@ import { SocialSecurityCard } from './social-security-card.ts';
 import { resolveCard } from './wallet.ts';
 import { fromHex, toHex } from './hex.ts';
 import { SSSE_AID } from './layout.ts';
-import { faultyTill, type FaultyTill } from '../faults/test-support.ts';
+import { faultyTill, type FaultyTill } from '../../test/harness/faults/test-support.ts';
 
 const SELECT_SSSE = Uint8Array.of(0x00, 0xa4, 0x04, 0x00, SSSE_AID.length, ...SSSE_AID);
 const SELECT_DEBIT = fromHex('00A4040008A000000333010101');

@@ -1,4 +1,4 @@
-import type { VirtualCard } from '../../device/reader.ts';
+import type { VirtualCard } from './virtual-card.ts';
 import { parseApdu } from './apdu.ts';
 import { SSSE_AID } from './layout.ts';
 

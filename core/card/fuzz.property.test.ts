@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import type * as PinModule from './pin.ts';
-import { openCardStore, type CardStore } from '../card-store.ts';
+import { openCardStore, type CardStore } from '../ledger/card-store.ts';
 import { SocialSecurityCard, type CardSecurityState } from './social-security-card.ts';
 import { fromHex, toHex } from './hex.ts';
-import { bundled, SELECT_SSSE } from '../test/cards.ts';
+import { bundled, SELECT_SSSE } from '../../test/harness/card/cards.ts';
 import {
   cleanTranscriptOf,
   documentedStatusWords,
@@ -14,7 +14,7 @@ import {
   FuzzSession,
   type FuzzStats,
   type FuzzTarget,
-} from './fuzz-kit.ts';
+} from '../../test/harness/card/fuzz-kit.ts';
 
 /**
  * APDU fuzzing of every generation's emulator (docs/card-emulator.md, "Fuzzing"): at least

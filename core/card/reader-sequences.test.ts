@@ -5,7 +5,7 @@ import { fromHex, toHex } from './hex.ts';
 import { gbkEncode, encodePinBcd } from './codec.ts';
 import { chipSerialFromAtr } from './atr.ts';
 import { PsamSimulator } from './psam.ts';
-import { card, bundled } from '../test/cards.ts';
+import { card, bundled } from '../../test/harness/card/cards.ts';
 import type { CardProfile } from './profile.ts';
 
 /**

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { SocialSecurityCard } from '../card/social-security-card.ts';
 import { verifySecret } from '../card/pin.ts';
 import { loadWallet } from '../card/wallet.ts';
-import { bundled, variant } from '../test/cards.ts';
+import { bundled, variant } from '../../test/harness/card/cards.ts';
 import { VirtualReader } from '../../device/virtual-reader.ts';
 import type { VirtualCard } from '../../device/reader.ts';
 import { CHECKS, GROUPS } from './checks.ts';

@@ -4,7 +4,7 @@ import type { CardReader } from '../../device/reader.ts';
 import { fromHex, toHex } from '../card/hex.ts';
 import { findTag } from '../card/tlv.ts';
 import { isSimulatedCard } from '../terminal/read-card.ts';
-import { protocolOf } from '../card/record.ts';
+import { protocolOf } from '../terminal/record.ts';
 import type { Algorithm } from '../card/crypto.ts';
 import { CHECKS, GROUPS, type CheckGroup, type CheckKind, type ConformanceCheck } from './checks.ts';
 import {

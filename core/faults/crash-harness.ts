@@ -9,7 +9,7 @@ import { SSSE_AID } from '../card/layout.ts';
 import { hostRecordFromColumns } from '../host/split.ts';
 import type { HostRecord } from '../host/types.ts';
 import type { Clock } from '../time.ts';
-import { isCrashPoint, type CrashPoint } from './crash-points.ts';
+import { isCrashPoint, type CrashPoint } from '../crash-points.ts';
 
 /**
  * Crash tests: a child process makes payments on a ledger file and is SIGKILLed at a crash

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCrashSoak } from './crash-soak.ts';
-import { IN_DOUBT_POINT, planSoak } from './crash-soak-plan.ts';
+import { runCrashSoak } from '../../test/harness/faults/crash-soak.ts';
+import { IN_DOUBT_POINT, planSoak } from '../../test/harness/faults/crash-soak-plan.ts';
 
 /**
  * The short crash soak (the full one, 1,000 payments: `npm run bench:crash`): one ledger file,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkRecovery, runCrashingPayments } from './crash-harness.ts';
-import { PAYMENT_CRASH_POINTS, type CrashPoint } from './crash-points.ts';
+import { PAYMENT_CRASH_POINTS, type CrashPoint } from '../crash-points.ts';
 
 /**
  * SIGKILL at every crash point a payment goes through, then the till restarts on the same

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostFixture } from './test-support.ts';
+import { hostFixture } from '../../test/harness/host/test-support.ts';
 
 /** Beijing is UTC+8: 21 June 00:00 in Beijing is 20 June 16:00 UTC. */
 const EVE_OF_21_JUNE_2025 = '2025-06-20T15:59:59.000Z';

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HostFaultError, withHostFaults } from './faulty-host.ts';
 import { HostError } from './types.ts';
-import { hostFixture, offline, payment, PASSWORD } from './test-support.ts';
-import { faultyTill, type FaultyTill } from '../faults/test-support.ts';
+import { hostFixture, offline, payment, PASSWORD } from '../../test/harness/host/test-support.ts';
+import { faultyTill, type FaultyTill } from '../../test/harness/faults/test-support.ts';
 
 describe('withHostFaults on its own', () => {
   it('without a fault, forwards every call unchanged (link, payments, enquiries)', async () => {

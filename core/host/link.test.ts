@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PASSWORD, hostFixture, offline, payment } from './test-support.ts';
+import { PASSWORD, hostFixture, offline, payment } from '../../test/harness/host/test-support.ts';
 
 describe('host link', () => {
   it('link down → HOST_DOWN at once for every method, and nothing changes', async () => {

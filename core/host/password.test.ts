@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hashSecret } from '../card/pin.ts';
 import { HostError } from './types.ts';
-import { PASSWORD, hostFixture } from './test-support.ts';
+import { PASSWORD, hostFixture } from '../../test/harness/host/test-support.ts';
 
 describe('bank transaction password (R1.2)', () => {
   it('R1.2: the gen 2/3 transaction password is checked by the bank online; wrong → tries left; locked after the limit', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InProcessHost } from './in-process-host.ts';
-import { hostFixture, offline, payment } from './test-support.ts';
+import { hostFixture, offline, payment } from '../../test/harness/host/test-support.ts';
 
 describe('online payments (pay)', () => {
   it('R4: current year first by default; prior-first when configured', async () => {

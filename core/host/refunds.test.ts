@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InProcessHost } from './in-process-host.ts';
-import { hostFixture, offline, payment, type HostFixture } from './test-support.ts';
+import { hostFixture, offline, payment, type HostFixture } from '../../test/harness/host/test-support.ts';
 
 const AT = '2025-03-10T03:00:00.000Z';
 

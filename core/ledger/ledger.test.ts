@@ -2,9 +2,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { openLedgerDb } from './db.ts';
+import { openLedgerDb } from '../db/open.ts';
 import { Ledger, LedgerError, type LedgerErrorCode, type Posting, type SecurityState } from './ledger.ts';
-import { fakeHash, sampleCard, steppingClock, tempDir } from './test-support.ts';
+import { fakeHash, sampleCard, steppingClock, tempDir } from '../../test/harness/ledger/test-support.ts';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -133,7 +133,7 @@ describe('card security state', () => {
   it('has the PIN counter on disk as soon as saveSecurity returns, even if the process then dies', () => {
     const path = tmp.file(`killed-${++fileCounter}.db`);
     const ledgerUrl = new URL('./ledger.ts', import.meta.url).href;
-    const dbUrl = new URL('./db.ts', import.meta.url).href;
+    const dbUrl = new URL('../db/open.ts', import.meta.url).href;
     // The child saves, then SIGKILLs itself: no close(), no exit handlers, no checkpoint.
     const child = `
       import { openLedgerDb } from ${JSON.stringify(dbUrl)};

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
-import { latestVersion, userVersion } from './migrations.ts';
+import { latestVersion, userVersion } from '../db/migrate.ts';
 import type { SecretHash } from '../card/pin.ts';
 import type { CardSecurityState } from '../card/social-security-card.ts';
-import { lazyStatements } from './lazy-statements.ts';
+import { lazyStatements } from '../db/lazy-statements.ts';
 
 export type { SecretHash };
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { openLedgerDb } from '../ledger/db.ts';
+import { openLedgerDb } from '../db/open.ts';
 import { fixedClock } from '../time.ts';
 import {
   HostError,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { openLedgerDb } from '../ledger/db.ts';
+import { openLedgerDb } from '../db/open.ts';
 import { businessDate, fixedClock } from '../time.ts';
 import {
   HostError,

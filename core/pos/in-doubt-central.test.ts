@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPosSystem } from './pos-system.ts';
 import { PendingReversals } from './pending-reversals.ts';
-import { startChild } from './in-doubt-support.ts';
+import { startChild } from '../../test/harness/pos/in-doubt-support.ts';
 import { resolveCard } from '../card/wallet.ts';
 import { startHostServer } from '../host/server/http-server.ts';
-import { freshDatabase, releaseTestServer } from '../host/server/pg-test-support.ts';
+import { freshDatabase, releaseTestServer } from '../../test/harness/host/pg-test-support.ts';
 
 /**
  * The in-doubt window of a till on the central host (core/host/server/, PostgreSQL): the host

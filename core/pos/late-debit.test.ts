@@ -6,7 +6,7 @@ import { fixedClock } from '../time.ts';
 import type { VirtualReader } from '../../device/virtual-reader.ts';
 import { HostError, type Host, type HostPaymentRequest, type HostRecord } from '../host/types.ts';
 import { startHostServer, type HostServer } from '../host/server/http-server.ts';
-import { freshDatabase, releaseTestServer } from '../host/server/pg-test-support.ts';
+import { freshDatabase, releaseTestServer } from '../../test/harness/host/pg-test-support.ts';
 
 /**
  * A debit delayed on the network that reaches the host after the till's reversal of it.

@@ -11,7 +11,7 @@ import { forwardPending, hostRequestOf } from './forwarder.ts';
 import { withHostFaults } from '../host/faulty-host.ts';
 import type { Host } from '../host/types.ts';
 import { resolveCard } from '../card/wallet.ts';
-import { BUSY_TIMEOUT_MS, openLedgerDb } from '../ledger/db.ts';
+import { BUSY_TIMEOUT_MS, openLedgerDb } from '../db/open.ts';
 import { fixedClock } from '../time.ts';
 import type { VirtualReader } from '../../device/virtual-reader.ts';
 
@@ -57,7 +57,7 @@ vi.mock('better-sqlite3', async (importOriginal) => {
 });
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CHILD = fileURLToPath(new URL('./offline-till-child.ts', import.meta.url));
+const CHILD = fileURLToPath(new URL('../../test/harness/pos/offline-till-child.ts', import.meta.url));
 const GEN3 = resolveCard('gen3-active').profile;
 const CARD = GEN3.card.number;
 

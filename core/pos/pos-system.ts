@@ -1,4 +1,4 @@
-import { openCardStore, type CardStore } from '../card-store.ts';
+import { openCardStore, type CardStore } from '../ledger/card-store.ts';
 import { InProcessHost } from '../host/in-process-host.ts';
 import {
   HostError,

@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { openPosSystem } from './pos-system.ts';
 import { runPayment } from './run-payment.ts';
-import { startChild } from './in-doubt-support.ts';
+import { startChild } from '../../test/harness/pos/in-doubt-support.ts';
 import { checkBooks } from '../faults/crash-harness.ts';
 import { InProcessHost } from '../host/in-process-host.ts';
 import { createCore, type Core } from '../api/create-core.ts';

@@ -26,7 +26,7 @@ const CARD = GEN3.card.number;
 const AT = '2026-11-26T03:00:00Z';
 const FAR = new Date('9999-12-31T23:59:59Z');
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CHILD = fileURLToPath(new URL('./refund-in-doubt-child.ts', import.meta.url));
+const CHILD = fileURLToPath(new URL('../../test/harness/pos/refund-in-doubt-child.ts', import.meta.url));
 
 const dirs: string[] = [];
 afterAll(() => {

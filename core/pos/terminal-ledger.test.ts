@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
-import { openLedgerDb } from '../ledger/db.ts';
+import { openLedgerDb } from '../db/open.ts';
 import { fixedClock } from '../time.ts';
 import type { HostRecord, PaymentMethod, PaymentSplit } from '../host/types.ts';
 import {

@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { latestVersion, userVersion } from '../ledger/migrations.ts';
+import { latestVersion, userVersion } from '../db/migrate.ts';
 import type { CardGeneration } from '../ledger/ledger.ts';
 import type { HostRecord, MedicalOrder, PaymentMethod, PaymentSplit } from '../host/types.ts';
 import { businessDate } from '../time.ts';
 import { splitFromColumns } from '../host/split.ts';
-import { crashPoint } from '../faults/crash-points.ts';
-import { lazyStatements } from '../ledger/lazy-statements.ts';
+import { crashPoint } from '../crash-points.ts';
+import { lazyStatements } from '../db/lazy-statements.ts';
 
 /**
  * The terminal's own books, offline-first: every approved payment, refund (退费) and reversal
  * (冲正) the till took, its double-entry journal, the queue of what still has to reach the host,
  * the day closing (日结) and the reconciliation with the host (对账).
  *
- * The books live in SQLite (tables of core/pos/migrations.ts) beside, but apart from, the
+ * The books live in SQLite (tables of core/db/migrations/030-terminal-books.ts) beside, but apart from, the
  * host's books: the terminal never reads or writes accounts/journal. Everything but the
  * forward queue is append-only; every multi-row change runs in one IMMEDIATE transaction.
  * Money is integer fen.

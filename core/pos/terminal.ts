@@ -45,7 +45,7 @@ import { PendingReversals } from './pending-reversals.ts';
 import { renderReceipt, yuan } from './receipt.ts';
 import type { TerminalLedger } from './terminal-ledger.ts';
 import type Database from 'better-sqlite3';
-import { crashPoint, crashPointAfter } from '../faults/crash-points.ts';
+import { crashPoint, crashPointAfter } from '../crash-points.ts';
 
 /**
  * The POS terminal: the terminal machine with real work behind its named actors — the card

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { run, scratch, yaml } from './test-support.ts';
+import { run, scratch, yaml } from '../../test/harness/scenario/test-support.ts';
 import { runScenario, type ScenarioResult } from './engine.ts';
 import { loadScenario } from './load.ts';
 

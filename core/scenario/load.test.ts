@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { findScenarioFiles, formatIssue, loadScenario, type ScenarioIssue } from './load.ts';
-import { load, loaded, scratch } from './test-support.ts';
+import { load, loaded, scratch } from '../../test/harness/scenario/test-support.ts';
 
 const SHIPPED = fileURLToPath(new URL('../../fixtures/scenarios/', import.meta.url));
 

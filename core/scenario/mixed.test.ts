@@ -10,7 +10,7 @@ import {
 } from '../../scripts/gen-mixed-scenarios.ts';
 import { runScenario, type ScenarioResult } from './engine.ts';
 import { findScenarioFiles, loadScenario } from './load.ts';
-import { scratch } from './test-support.ts';
+import { scratch } from '../../test/harness/scenario/test-support.ts';
 
 const files = generateMixedScenarios();
 const SHIPPED_DIR = fileURLToPath(new URL('../../fixtures/scenarios/', import.meta.url));

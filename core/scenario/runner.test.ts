@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runScenarioFiles } from './runner.ts';
-import { scratch, yaml } from './test-support.ts';
+import { scratch, yaml } from '../../test/harness/scenario/test-support.ts';
 
 const pay = (card: string, pin: string, yuan: string, balance: string) =>
   yaml(

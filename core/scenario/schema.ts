@@ -3,7 +3,7 @@ import { cardProfileSchema } from '../card/profile.ts';
 import { MESSAGE_CODES } from '../../state-machines/messages.ts';
 import type { MessageCode } from '../../state-machines/types.ts';
 import { YUAN_PATTERN } from './money.ts';
-import { CRASH_POINTS as CRASH_POINT_LIST, type CrashPoint } from '../faults/crash-points.ts';
+import { CRASH_POINTS as CRASH_POINT_LIST, type CrashPoint } from '../crash-points.ts';
 
 /**
  * The scenario file format (YAML): a header (name, rules, card, reader, host, settings,
@@ -162,7 +162,7 @@ export const headerShape = {
 
 // ---- steps ----------------------------------------------------------------------------------
 
-/** The crash points of core/faults/crash-points.ts, where a `crash` step has the till killed. */
+/** The crash points of core/crash-points.ts, where a `crash` step has the till killed. */
 export const CRASH_POINTS = CRASH_POINT_LIST as readonly CrashPoint[] as [CrashPoint, ...CrashPoint[]];
 export type CrashPointName = CrashPoint;
 

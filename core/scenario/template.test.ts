@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openCardStore } from '../card-store.ts';
+import { openCardStore } from '../ledger/card-store.ts';
 import { verifySecret, type SecretHash } from '../card/pin.ts';
 import { resolveCard } from '../card/wallet.ts';
 import type { CardProfile } from '../card/profile.ts';
@@ -13,7 +13,7 @@ import { fixedClock } from '../time.ts';
 import { runScenario, type ScenarioResult } from './engine.ts';
 import { DEFAULT_START } from './schema.ts';
 import { ledgerTemplates, LedgerTemplates, scratchFolder, scratchRoot } from './template.ts';
-import { loaded, yaml } from './test-support.ts';
+import { loaded, yaml } from '../../test/harness/scenario/test-support.ts';
 import { namedCards, ScenarioWorld } from './world.ts';
 
 function passed(r: ScenarioResult): void {

@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCardStore } from '../card-store.ts';
+import { openCardStore } from '../ledger/card-store.ts';
 import { hashSecret, type SecretHash } from '../card/pin.ts';
 import type { CardProfile } from '../card/profile.ts';
 import { fixedClock } from '../time.ts';

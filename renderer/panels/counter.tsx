@@ -1,6 +1,6 @@
 import { useState, type ChangeEvent, type ReactNode } from 'react';
 import type { ArgsOf, ResultOf } from '../../core/api/contract.ts';
-import type { ApplicationIssue } from '../../core/bank/application.ts';
+import type { ApplicationIssue } from '../../core/api/contract.ts';
 import { ApiCallError } from '../api-client.ts';
 import { useBi, useI18n, yuan } from '../i18n.tsx';
 import { useClient, useQuery } from '../live.tsx';

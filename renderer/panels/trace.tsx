@@ -9,7 +9,7 @@ import {
   type CommandKind,
   type DecodedEntry,
 } from '../apdu-decode.ts';
-import type { TraceEntry } from '../../device/trace.ts';
+import type { TraceEntry } from '../../core/api/events.ts';
 import './trace.css';
 
 /**

@@ -1,6 +1,6 @@
 import type { ArgsOf, MethodName, ResultOf } from '../../core/api/contract.ts';
 import type { TillView, WorkspaceView } from '../../core/api/events.ts';
-import type { TraceEntry } from '../../device/trace.ts';
+import type { TraceEntry } from '../../core/api/events.ts';
 import type { MessageCode, PosMessage, SessionResult } from '../../state-machines/types.ts';
 import { decodeTrace, type Bi, type DecodedEntry } from '../apdu-decode.ts';
 

@@ -5,7 +5,7 @@ import { HttpHost } from '../http-host.ts';
 import { HostError, type HostPaymentRequest, type PaymentSplit, type ShortfallPolicy } from '../types.ts';
 import { startHostServer } from './http-server.ts';
 import { PgHost, type CardRegistration, type ForwardBatchOutcome } from './pg-host.ts';
-import { freshDatabase, releaseTestServer } from './pg-test-support.ts';
+import { freshDatabase, releaseTestServer } from '../../../test/harness/host/pg-test-support.ts';
 
 /**
  * POST /v1/forward-batch: a terminal's queued offline payments applied in one transaction and

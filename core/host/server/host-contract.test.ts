@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../card/pin.ts';
 import { fixedClock } from '../../time.ts';
 import { HttpHost } from '../http-host.ts';
-import { hostFixture, offline, payment, PASSWORD, type CardSetup } from '../test-support.ts';
+import { hostFixture, offline, payment, PASSWORD, type CardSetup } from '../../../test/harness/host/test-support.ts';
 import {
   HostError,
   type Host,
@@ -14,7 +14,7 @@ import {
 } from '../types.ts';
 import { startHostServer } from './http-server.ts';
 import { PgHost } from './pg-host.ts';
-import { freshDatabase, releaseTestServer } from './pg-test-support.ts';
+import { freshDatabase, releaseTestServer } from '../../../test/harness/host/pg-test-support.ts';
 
 /**
  * One contract, three hosts: the in-process reference (SQLite), the central host on

@@ -10,9 +10,9 @@ import { PendingReversals } from '../../pos/pending-reversals.ts';
 import { runPayment } from '../../pos/run-payment.ts';
 import type { VirtualReader } from '../../../device/virtual-reader.ts';
 import { HttpHost } from '../http-host.ts';
-import { offline } from '../test-support.ts';
+import { offline } from '../../../test/harness/host/test-support.ts';
 import { startHostServer, type HostServer } from './http-server.ts';
-import { freshDatabase, releaseTestServer } from './pg-test-support.ts';
+import { freshDatabase, releaseTestServer } from '../../../test/harness/host/pg-test-support.ts';
 
 /**
  * The terminal's HTTP client of the central host: failures mapped to the Host contract's codes,
