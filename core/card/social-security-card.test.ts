@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { SocialSecurityCard, type CardSecurityState } from './social-security-card.ts';
-import { card, cardFrom, bundled, variant, tx, sw, SELECT_SSSE, SELECT_DEBIT } from '../../test/harness/card/cards.ts';
+import {
+  card,
+  cardFrom,
+  bundled,
+  variant,
+  tx,
+  sw,
+  SELECT_SSSE,
+  SELECT_DEBIT,
+} from '../../test/harness/card/cards.ts';
 import { PsamSimulator, CounterPinKey } from './psam.ts';
 import { fromHex, toHex } from './hex.ts';
 import { encodePinBcd, gbkEncode } from './codec.ts';

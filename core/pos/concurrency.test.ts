@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCards, runTerminals, verifyConcurrentRun, type RunResult } from '../../test/harness/pos/concurrency-support.ts';
+import {
+  runCards,
+  runTerminals,
+  verifyConcurrentRun,
+  type RunResult,
+} from '../../test/harness/pos/concurrency-support.ts';
 
 /**
  * 8 terminals, each its own process, on ONE ledger file (cards, host books, terminal books):

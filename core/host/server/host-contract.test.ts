@@ -3,7 +3,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../card/pin.ts';
 import { fixedClock } from '../../time.ts';
 import { HttpHost } from '../http-host.ts';
-import { hostFixture, offline, payment, PASSWORD, type CardSetup } from '../../../test/harness/host/test-support.ts';
+import {
+  hostFixture,
+  offline,
+  payment,
+  PASSWORD,
+  type CardSetup,
+} from '../../../test/harness/host/test-support.ts';
 import {
   HostError,
   type Host,

@@ -1,9 +1,19 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { maskCommand } from '../../../device/trace.ts';
-import { SocialSecurityCard, KEY_RETRY_LIMIT, type CardSecurityState } from '../../../core/card/social-security-card.ts';
+import {
+  SocialSecurityCard,
+  KEY_RETRY_LIMIT,
+  type CardSecurityState,
+} from '../../../core/card/social-security-card.ts';
 import { CounterPinKey, PsamSimulator } from '../../../core/card/psam.ts';
-import { blockSize, diversify, encryptEcb, seededRandom, type RandomSource } from '../../../core/card/crypto.ts';
+import {
+  blockSize,
+  diversify,
+  encryptEcb,
+  seededRandom,
+  type RandomSource,
+} from '../../../core/card/crypto.ts';
 import { TEST_MASTER_KEYS } from '../../../core/card/keys.ts';
 import { decodePinBcd, encodePinBcd } from '../../../core/card/codec.ts';
 import { verifySecret, INITIAL_PIN } from '../../../core/card/pin.ts';
