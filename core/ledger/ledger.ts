@@ -1,8 +1,40 @@
 import type Database from 'better-sqlite3';
 import { latestVersion, userVersion } from '../db/migrate.ts';
 import type { SecretHash } from '../card/pin.ts';
-import type { CardSecurityState } from '../card/social-security-card.ts';
-import { lazyStatements } from '../db/lazy-statements.ts';
+import {
+  CARD_ACCOUNT_CODES,
+  FUNDING_SOURCE,
+  MAX_FEN,
+  SYSTEM_ACCOUNT_KINDS,
+  describeAccount,
+  isCardAccountKind,
+  isSqliteError,
+  parseSecretHash,
+  secretHashJson,
+  validatePosting,
+  type AccountDbRow,
+  type CardDbRow,
+  type JournalDbRow,
+  type SecurityDbRow,
+} from './rows.ts';
+import { prepareStatements, type Statements } from './statements.ts';
+import {
+  LedgerError,
+  type AccountRow,
+  type Balances,
+  type CardAccountKind,
+  type CardInput,
+  type CardRow,
+  type CardStatus,
+  type Inconsistency,
+  type JournalFilter,
+  type JournalLine,
+  type LedgerOptions,
+  type Posting,
+  type SecurityRow,
+  type SecurityState,
+  type SystemAccountKind,
+} from './types.ts';
 
 export type { SecretHash };
 
@@ -14,373 +46,7 @@ export type { SecretHash };
  * within Number.MAX_SAFE_INTEGER so that it reads back into a JS number exactly.
  */
 
-export type CardStatus = 'active' | 'not-activated' | 'loss-reported' | 'closed';
-export type CardGeneration = 1 | 2 | 3;
-export type CardAccountKind = 'reserve' | 'medical_current' | 'medical_prior';
-export type SystemAccountKind = 'bank_funding' | 'medical_funding' | 'merchant';
-export type AccountKind = CardAccountKind | SystemAccountKind;
-
-export interface CardInput {
-  readonly cardId: string;
-  readonly profileId: string | null;
-  readonly generation: CardGeneration;
-  readonly ssn: string;
-  readonly holderName: string;
-  readonly pan: string | null;
-  readonly status: CardStatus;
-  /** The card profile with its secrets already removed by the caller. */
-  readonly profileJson: string;
-}
-
-export interface CardRow extends CardInput {
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
-
-/** The card's persistent security state (its EEPROM), exactly as the emulator keeps it. */
-export type SecurityState = CardSecurityState;
-
-export interface SecurityRow extends SecurityState {
-  readonly cardId: string;
-  readonly updatedAt: string;
-}
-
-export interface AccountRow {
-  readonly accountId: number;
-  /** null for a system account. */
-  readonly cardId: string | null;
-  readonly kind: AccountKind;
-  /** '95000' for medical_current, '95001' for medical_prior, otherwise null. */
-  readonly code: string | null;
-  readonly balanceFen: number;
-  readonly openedAt: string;
-}
-
-/** Balances in fen; null when the card has no such account (yet). */
-export interface Balances {
-  readonly reserve: number | null;
-  readonly medicalCurrent: number | null;
-  readonly medicalPrior: number | null;
-}
-
-export interface PostingLine {
-  readonly accountId: number;
-  /** Signed: + credits the account, − debits it. */
-  readonly amountFen: number;
-}
-
-export interface Posting {
-  readonly txnId: string;
-  /** e.g. 'funding', 'payment', 'refund', 'reversal', 'carry-over', 'opening'. */
-  readonly kind: string;
-  /** The original transaction, for refunds and reversals. */
-  readonly refTxnId?: string;
-  readonly memo?: string;
-  readonly lines: readonly PostingLine[];
-}
-
-export interface JournalLine {
-  readonly entryId: number;
-  readonly txnId: string;
-  readonly line: number;
-  readonly at: string;
-  readonly accountId: number;
-  readonly cardId: string | null;
-  readonly accountKind: AccountKind;
-  readonly amountFen: number;
-  readonly kind: string;
-  readonly refTxnId: string | null;
-  readonly memo: string | null;
-}
-
-export interface JournalFilter {
-  readonly cardId?: string;
-  readonly txnId?: string;
-}
-
-export interface Inconsistency {
-  readonly accountId: number;
-  readonly cardId: string | null;
-  readonly kind: AccountKind;
-  readonly balanceFen: number;
-  /** What the journal says the balance should be. */
-  readonly journalFen: number;
-}
-
-export type LedgerErrorCode =
-  | 'INSUFFICIENT_FUNDS'
-  | 'DUPLICATE_TXN'
-  | 'UNBALANCED'
-  | 'INVALID_AMOUNT'
-  | 'INVALID_TXN'
-  | 'INVALID_ACCOUNT_KIND'
-  | 'UNKNOWN_ACCOUNT'
-  | 'UNKNOWN_CARD'
-  | 'UNKNOWN_REF_TXN'
-  | 'BALANCE_OUT_OF_RANGE'
-  | 'CORRUPT_ROW';
-
-export class LedgerError extends Error {
-  override readonly name = 'LedgerError';
-
-  constructor(
-    readonly code: LedgerErrorCode,
-    message: string,
-    /** The account concerned, for INSUFFICIENT_FUNDS, BALANCE_OUT_OF_RANGE and UNKNOWN_ACCOUNT. */
-    readonly accountId?: number,
-  ) {
-    super(message);
-  }
-}
-
-export interface LedgerOptions {
-  /** A database opened with openLedgerDb() (pragmas set, migrated). */
-  readonly db: Database.Database;
-  /** Source of every timestamp the ledger writes; injected so tests and replays are deterministic. */
-  readonly clock: () => Date;
-}
-
-const CARD_ACCOUNT_CODES: Readonly<Record<CardAccountKind, string | null>> = {
-  reserve: null,
-  medical_current: '95000',
-  medical_prior: '95001',
-};
-
-const SYSTEM_ACCOUNT_KINDS: readonly SystemAccountKind[] = ['bank_funding', 'medical_funding', 'merchant'];
-
-/** The system account that funds each kind of card account. */
-const FUNDING_SOURCE: Readonly<Record<CardAccountKind, SystemAccountKind>> = {
-  reserve: 'bank_funding',
-  medical_current: 'medical_funding',
-  medical_prior: 'medical_funding',
-};
-
-const MAX_FEN = BigInt(Number.MAX_SAFE_INTEGER);
-
-interface CardDbRow {
-  card_id: string;
-  profile_id: string | null;
-  generation: CardGeneration;
-  ssn: string;
-  holder_name: string;
-  pan: string | null;
-  status: CardStatus;
-  profile_json: string;
-  created_at: string;
-  updated_at: string;
-}
-
-interface SecurityDbRow {
-  card_id: string;
-  pin_hash: string;
-  pin_tries_left: number;
-  pin_retry_limit: number;
-  pin_initial: number;
-  key_tries_left: number;
-  updated_at: string;
-}
-
-interface AccountDbRow {
-  account_id: number;
-  card_id: string | null;
-  kind: AccountKind;
-  code: string | null;
-  balance_fen: number;
-  opened_at: string;
-}
-
-interface JournalDbRow {
-  entry_id: number;
-  txn_id: string;
-  line: number;
-  at: string;
-  account_id: number;
-  card_id: string | null;
-  account_kind: AccountKind;
-  amount_fen: number;
-  kind: string;
-  ref_txn_id: string | null;
-  memo: string | null;
-}
-
-interface InconsistencyDbRow {
-  account_id: number;
-  card_id: string | null;
-  kind: AccountKind;
-  balance_fen: number;
-  journal_fen: number;
-}
-
-function isCardAccountKind(kind: unknown): kind is CardAccountKind {
-  return typeof kind === 'string' && Object.hasOwn(CARD_ACCOUNT_CODES, kind);
-}
-
-function isSecretHash(v: unknown): v is SecretHash {
-  if (typeof v !== 'object' || v === null) return false;
-  const h = v as Record<string, unknown>;
-  const positiveInt = (x: unknown) => Number.isSafeInteger(x) && (x as number) > 0;
-  const hex = (x: unknown) => typeof x === 'string' && x.length > 0 && /^[0-9a-f]+$/i.test(x);
-  return (
-    h.alg === 'scrypt' &&
-    positiveInt(h.n) &&
-    positiveInt(h.r) &&
-    positiveInt(h.p) &&
-    hex(h.salt) &&
-    hex(h.hash)
-  );
-}
-
-/** Serialises exactly the hash fields, so nothing else the caller's object carries is stored. */
-function secretHashJson(h: SecretHash, what: string): string {
-  if (!isSecretHash(h)) throw new TypeError(`${what} is not a scrypt SecretHash`);
-  return JSON.stringify({ alg: h.alg, n: h.n, r: h.r, p: h.p, salt: h.salt, hash: h.hash });
-}
-
-function parseSecretHash(text: string, what: string): SecretHash {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    v = undefined;
-  }
-  if (!isSecretHash(v)) throw new LedgerError('CORRUPT_ROW', `${what} is not a valid scrypt SecretHash`);
-  return v;
-}
-
-function isSqliteError(e: unknown, code: string): boolean {
-  return e instanceof Error && (e as Error & { code?: unknown }).code === code;
-}
-
-function describeAccount(a: AccountDbRow): string {
-  const owner = a.card_id === null ? 'system' : `card ${a.card_id}`;
-  return `account ${a.account_id} (${owner} ${a.kind}${a.code ? ' ' + a.code : ''})`;
-}
-
-/** Checks a posting's shape and arithmetic before the database is touched. */
-function validatePosting(txn: Posting): void {
-  const nonEmpty = (s: unknown) => typeof s === 'string' && s.length > 0;
-  if (!nonEmpty(txn.txnId)) throw new LedgerError('INVALID_TXN', 'txnId must be a non-empty string');
-  if (!nonEmpty(txn.kind)) {
-    throw new LedgerError('INVALID_TXN', `${txn.txnId}: kind must be a non-empty string`);
-  }
-  if (txn.refTxnId !== undefined && !nonEmpty(txn.refTxnId)) {
-    throw new LedgerError('INVALID_TXN', `${txn.txnId}: refTxnId must be a non-empty string when given`);
-  }
-  if (!Array.isArray(txn.lines) || txn.lines.length < 2) {
-    throw new LedgerError('INVALID_TXN', `${txn.txnId}: a double entry needs at least 2 lines`);
-  }
-  // BigInt: a sum of safe integers is not itself exact as a double.
-  let sum = 0n;
-  txn.lines.forEach((l, i) => {
-    if (!Number.isSafeInteger(l.accountId) || l.accountId < 1) {
-      throw new LedgerError(
-        'INVALID_TXN',
-        `${txn.txnId} line ${i + 1}: accountId ${l.accountId} is not an account id`,
-      );
-    }
-    if (!Number.isSafeInteger(l.amountFen)) {
-      throw new LedgerError(
-        'INVALID_AMOUNT',
-        `${txn.txnId} line ${i + 1}: amount ${l.amountFen} is not a whole number of fen within ±${Number.MAX_SAFE_INTEGER}`,
-      );
-    }
-    sum += BigInt(l.amountFen);
-  });
-  if (sum !== 0n) throw new LedgerError('UNBALANCED', `${txn.txnId}: lines sum to ${sum} fen, not 0`);
-}
-
-const journalSelect = `
-  SELECT j.entry_id, j.txn_id, j.line, j.at, j.account_id, a.card_id, a.kind AS account_kind,
-         j.amount_fen, j.kind, j.ref_txn_id, j.memo
-  FROM journal j JOIN accounts a ON a.account_id = j.account_id`;
-
-/** The statements, each prepared on first use (lazyStatements). */
-const prepareStatements = lazyStatements({
-  upsertCard: (db) =>
-    db.prepare<CardDbRow, CardDbRow>(`
-      INSERT INTO cards (card_id, profile_id, generation, ssn, holder_name, pan, status, profile_json,
-                         created_at, updated_at)
-      VALUES (@card_id, @profile_id, @generation, @ssn, @holder_name, @pan, @status, @profile_json,
-              @created_at, @updated_at)
-      ON CONFLICT (card_id) DO UPDATE SET
-        profile_id = excluded.profile_id, generation = excluded.generation, ssn = excluded.ssn,
-        holder_name = excluded.holder_name, pan = excluded.pan, status = excluded.status,
-        profile_json = excluded.profile_json, updated_at = excluded.updated_at
-      RETURNING *`),
-  getCard: (db) => db.prepare<[string], CardDbRow>('SELECT * FROM cards WHERE card_id = ?'),
-  listCards: (db) => db.prepare<[], CardDbRow>('SELECT * FROM cards ORDER BY card_id'),
-  setCardStatus: (db) =>
-    db.prepare<[string, string, string]>('UPDATE cards SET status = ?, updated_at = ? WHERE card_id = ?'),
-
-  getSecurity: (db) => db.prepare<[string], SecurityDbRow>('SELECT * FROM card_security WHERE card_id = ?'),
-  saveSecurity: (db) =>
-    db.prepare<SecurityDbRow>(`
-      INSERT INTO card_security (card_id, pin_hash, pin_tries_left, pin_retry_limit, pin_initial,
-                                 key_tries_left, updated_at)
-      VALUES (@card_id, @pin_hash, @pin_tries_left, @pin_retry_limit, @pin_initial, @key_tries_left, @updated_at)
-      ON CONFLICT (card_id) DO UPDATE SET
-        pin_hash = excluded.pin_hash, pin_tries_left = excluded.pin_tries_left,
-        pin_retry_limit = excluded.pin_retry_limit, pin_initial = excluded.pin_initial,
-        key_tries_left = excluded.key_tries_left, updated_at = excluded.updated_at`),
-  insertSecurityIfAbsent: (db) =>
-    db.prepare<SecurityDbRow>(`
-      INSERT INTO card_security (card_id, pin_hash, pin_tries_left, pin_retry_limit, pin_initial,
-                                 key_tries_left, updated_at)
-      VALUES (@card_id, @pin_hash, @pin_tries_left, @pin_retry_limit, @pin_initial, @key_tries_left, @updated_at)
-      ON CONFLICT (card_id) DO NOTHING`),
-
-  setBankPassword: (db) =>
-    db.prepare<[string, string, string]>(`
-      INSERT INTO bank_secrets (card_id, password_hash, updated_at) VALUES (?, ?, ?)
-      ON CONFLICT (card_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at`),
-  getBankPassword: (db) =>
-    db.prepare<[string], { password_hash: string }>(
-      'SELECT password_hash FROM bank_secrets WHERE card_id = ?',
-    ),
-
-  // DO NOTHING (not INSERT OR IGNORE): only the uniqueness conflict is expected; a CHECK
-  // or foreign-key failure must still raise.
-  insertAccount: (db) =>
-    db.prepare<[string | null, AccountKind, string | null, string]>(`
-      INSERT INTO accounts (card_id, kind, code, opened_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT DO NOTHING`),
-  getCardAccount: (db) =>
-    db.prepare<[string, CardAccountKind], AccountDbRow>(
-      'SELECT * FROM accounts WHERE card_id = ? AND kind = ?',
-    ),
-  getSystemAccount: (db) =>
-    db.prepare<[SystemAccountKind], AccountDbRow>(
-      'SELECT * FROM accounts WHERE card_id IS NULL AND kind = ?',
-    ),
-  getAccountById: (db) => db.prepare<[number], AccountDbRow>('SELECT * FROM accounts WHERE account_id = ?'),
-  cardAccounts: (db) => db.prepare<[string], AccountDbRow>('SELECT * FROM accounts WHERE card_id = ?'),
-  setBalance: (db) =>
-    db.prepare<[number, number]>('UPDATE accounts SET balance_fen = ? WHERE account_id = ?'),
-
-  txnExists: (db) => db.prepare<[string], number>('SELECT 1 FROM journal WHERE txn_id = ? LIMIT 1').pluck(),
-  insertLine: (db) =>
-    db.prepare<[string, number, string, number, number, string, string | null, string | null]>(`
-      INSERT INTO journal (txn_id, line, at, account_id, amount_fen, kind, ref_txn_id, memo)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-  journalAll: (db) => db.prepare<[], JournalDbRow>(`${journalSelect} ORDER BY j.entry_id`),
-  journalByCard: (db) =>
-    db.prepare<[string], JournalDbRow>(`${journalSelect} WHERE a.card_id = ? ORDER BY j.entry_id`),
-  journalByTxn: (db) =>
-    db.prepare<[string], JournalDbRow>(`${journalSelect} WHERE j.txn_id = ? ORDER BY j.entry_id`),
-  journalByCardAndTxn: (db) =>
-    db.prepare<[string, string], JournalDbRow>(
-      `${journalSelect} WHERE a.card_id = ? AND j.txn_id = ? ORDER BY j.entry_id`,
-    ),
-  inconsistencies: (db) =>
-    db.prepare<[], InconsistencyDbRow>(`
-      SELECT a.account_id, a.card_id, a.kind, a.balance_fen, COALESCE(SUM(j.amount_fen), 0) AS journal_fen
-      FROM accounts a LEFT JOIN journal j ON j.account_id = a.account_id
-      GROUP BY a.account_id
-      HAVING a.balance_fen <> journal_fen
-      ORDER BY a.account_id`),
-});
-
-type Statements = ReturnType<typeof prepareStatements>;
+export * from './types.ts';
 
 export class Ledger {
   private readonly db: Database.Database;
