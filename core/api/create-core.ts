@@ -9,7 +9,7 @@ import { ApiError, type ApiFailure, type MethodContext, type PcscAccess } from '
 import { METHODS, METHOD_NAMES, isMethodName, type Api, type MethodName } from './contract.ts';
 import type { CoreEvent, TillView } from './events.ts';
 import { Workspace } from './workspace.ts';
-import { tillView } from './till-view.ts';
+import { tillView } from '../pos/till-view.ts';
 import { readerView } from './wallet-api.ts';
 import { workspaceView } from './workspace-api.ts';
 

@@ -1,26 +1,8 @@
 import type { TraceEntry } from '../../device/trace.ts';
-import type { CardSummary, PaymentOutcome, PosMessage, SessionResult } from '../../state-machines/types.ts';
+import type { TillView } from '../pos/till-view.ts';
 
-/** Where the till is, as the screens draw it. */
-export interface TillView {
-  /** Readable path: 'idle', 'readingCard', 'session.gen3/awaitingPin', 'removeCard'… */
-  state: string;
-  /** The terminal machine's top state. */
-  terminalState: string;
-  /** The generation machine's state while a session runs (for the state chart), else null. */
-  sessionState: string | null;
-  generation: 1 | 2 | 3 | null;
-  message: PosMessage;
-  card: CardSummary | null;
-  cardPresent: boolean;
-  amountFen: number | null;
-  method: 'medical' | 'reserve' | null;
-  triesLeft: number | null;
-  /** What the till is waiting for from people. */
-  waitingFor: 'card' | 'amount' | 'pin' | 'password' | 'removal' | null;
-  busy: boolean;
-  last: { result: SessionResult['result']; message: PosMessage; outcome: PaymentOutcome | null } | null;
-}
+/** Where the till is, as the screens draw it (defined with tillView in core/pos). */
+export type { TillView };
 
 export interface ReaderView {
   kind: 'virtual' | 'pcsc';

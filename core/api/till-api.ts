@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_AMOUNT_FEN } from '../../state-machines/types.ts';
 import { ApiError, method, type MethodContext } from './define.ts';
-import { tillView } from './till-view.ts';
+import { tillView } from '../pos/till-view.ts';
 import type { TillView } from './events.ts';
 import { workspaceView } from './workspace-api.ts';
 

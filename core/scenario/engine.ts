@@ -9,7 +9,7 @@ import type { SessionResult } from '../../state-machines/types.ts';
 import type { TraceEntry } from '../../device/trace.ts';
 import { businessDate } from '../time.ts';
 import { checkRecovery } from '../faults/crash-harness.ts';
-import { tillView } from '../api/till-view.ts';
+import { tillView } from '../pos/till-view.ts';
 import type { Scenario, ScenarioCard, Step, StepBody } from './load.ts';
 import { namedCards, ScenarioWorld, type CarriedState } from './world.ts';
 import { ledgerTemplates, scratchFolder } from './template.ts';

@@ -1,4 +1,4 @@
-import { tillView } from '../api/till-view.ts';
+import { tillView } from '../pos/till-view.ts';
 import { renderMessage } from '../../state-machines/messages.ts';
 import type { PaymentOutcome } from '../../state-machines/types.ts';
 import type { ClosedSettlement, Reconciliation } from '../pos/terminal-ledger.ts';

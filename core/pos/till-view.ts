@@ -1,5 +1,31 @@
-import type { PosTerminal } from '../pos/terminal.ts';
-import type { TillView } from './events.ts';
+import type { CardSummary, PaymentOutcome, PosMessage, SessionResult } from '../../state-machines/types.ts';
+import type { PosTerminal } from './terminal.ts';
+
+/**
+ * Lives with the till (not in core/api) because the scenario engine reads the same view the
+ * screens get, and it sits below the api layer; core/api/events.ts re-exports TillView.
+ */
+
+/** Where the till is, as the screens draw it. */
+export interface TillView {
+  /** Readable path: 'idle', 'readingCard', 'session.gen3/awaitingPin', 'removeCard'… */
+  state: string;
+  /** The terminal machine's top state. */
+  terminalState: string;
+  /** The generation machine's state while a session runs (for the state chart), else null. */
+  sessionState: string | null;
+  generation: 1 | 2 | 3 | null;
+  message: PosMessage;
+  card: CardSummary | null;
+  cardPresent: boolean;
+  amountFen: number | null;
+  method: 'medical' | 'reserve' | null;
+  triesLeft: number | null;
+  /** What the till is waiting for from people. */
+  waitingFor: 'card' | 'amount' | 'pin' | 'password' | 'removal' | null;
+  busy: boolean;
+  last: { result: SessionResult['result']; message: PosMessage; outcome: PaymentOutcome | null } | null;
+}
 
 const BUSY = ['readingCard', 'authenticating', 'verifyingPin', 'verifyingPassword', 'paying', 'reversing'];
 
