@@ -1,6 +1,7 @@
 import type { TraceEntry } from '../../device/trace.ts';
 import type { TillView } from '../pos/till-view.ts';
 
+/** Where the till is, as the screens draw it (defined with tillView in core/pos). */
 export type { TillView, TraceEntry };
 
 export interface ReaderView {

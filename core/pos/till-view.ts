@@ -1,5 +1,10 @@
-import type { PosTerminal } from './terminal.ts';
 import type { CardSummary, PaymentOutcome, PosMessage, SessionResult } from '../../state-machines/types.ts';
+import type { PosTerminal } from './terminal.ts';
+
+/**
+ * Lives with the till (not in core/api) because the scenario engine reads the same view the
+ * screens get, and it sits below the api layer; core/api/events.ts re-exports TillView.
+ */
 
 /** Where the till is, as the screens draw it. */
 export interface TillView {

@@ -1,5 +1,5 @@
 /**
- * The process a `crash` step runs the following steps in (started by engine.ts with
+ * The process a `crash` step runs the following steps in (started by crash-child-process.ts with
  * SSCARD_CRASH_AT in its environment; the crash point kills it). Not a command of its own.
  */
 import { crashChildMain } from './engine.ts';
