@@ -8,7 +8,7 @@ import type { SectionProps } from './section-props.ts';
  */
 
 /** The counter works in Beijing time (the business date's zone). */
-export function beijingTime(iso: string): string {
+function beijingTime(iso: string): string {
   return new Date(iso).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false });
 }
 

@@ -6,7 +6,7 @@ import type { WalletEntry } from './section-props.ts';
  * The one line about the chosen card above every card section: holder, generation, status, PIN.
  */
 
-export const STATUS: Record<string, Bi> = {
+const STATUS: Record<string, Bi> = {
   active: { zh: '正常', en: 'active' },
   'not-activated': { zh: '未启用', en: 'not activated' },
   'loss-reported': { zh: '已挂失', en: 'loss reported' },

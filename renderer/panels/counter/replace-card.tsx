@@ -8,7 +8,7 @@ import type { SectionProps } from './section-props.ts';
  * 补换卡: a new gen 3 card for a lost, damaged, expired or re-photographed one (R2.1, R13).
  */
 
-export const REASONS: { id: 'lost' | 'damaged' | 'expired' | 'photo'; zh: string; en: string }[] = [
+const REASONS: { id: 'lost' | 'damaged' | 'expired' | 'photo'; zh: string; en: string }[] = [
   { id: 'lost', zh: '遗失补领', en: 'lost' },
   { id: 'damaged', zh: '损坏换领', en: 'damaged' },
   { id: 'expired', zh: '逾有效期换领', en: 'expired' },
