@@ -2,7 +2,7 @@ import type { CardRow } from '../ledger/ledger.ts';
 import type { CardProfile } from '../card/profile.ts';
 import type { CardBank } from '../rules/eligibility.ts';
 import type { Clock } from '../time.ts';
-import type { CardStore } from '../card-store.ts';
+import type { CardStore } from '../ledger/card-store.ts';
 import type { ReplaceReason } from '../../state-machines/card-lifecycle.machine.ts';
 import type { Application } from './types.ts';
 import { activate } from './counter/activation.ts';

@@ -5,7 +5,7 @@
  * modules and still share one state.
  */
 import type Database from 'better-sqlite3';
-import type { CardStore } from '../../card-store.ts';
+import type { CardStore } from '../../ledger/card-store.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { CounterPinKey } from '../../card/psam.ts';
 import type { Clock } from '../../time.ts';

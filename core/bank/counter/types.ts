@@ -5,7 +5,7 @@
  */
 import type { Balances, CardStatus } from '../../ledger/ledger.ts';
 import type { CounterPinKey } from '../../card/psam.ts';
-import type { CardStore } from '../../card-store.ts';
+import type { CardStore } from '../../ledger/card-store.ts';
 import type { CardBank, CardRegion, ExistingCard } from '../../rules/eligibility.ts';
 import type { Clock } from '../../time.ts';
 import type {
