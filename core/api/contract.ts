@@ -8,9 +8,6 @@ import { counterMethods } from './counter-api.ts';
 import { workspaceMethods } from './workspace-api.ts';
 import { faultMethods } from './fault-api.ts';
 
-/** Types the screens need besides the methods' own (renderer/ imports only from core/api). */
-export type { ApplicationIssue } from '../bank/application.ts';
-
 /**
  * The one Api every front end uses: the renderer over Electron IPC or the web host's
  * WebSocket, the tests in-process. Each method has an argument schema checked at the
