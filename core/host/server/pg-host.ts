@@ -31,7 +31,7 @@ import {
   type PaymentSplit,
   type ShortfallPolicy,
 } from '../types.ts';
-import { migrate } from './pg-migrations.ts';
+import { migrate } from '../../db/pg-migrate.ts';
 
 /**
  * The central host (bank + medical insurance centre) on PostgreSQL: the same contract and the
