@@ -59,6 +59,10 @@ export type { CarryOverResult } from './rules/carry-over.ts';
  *   the host's books), then the sub-accounts in reverse drawing order; within a part the advance
  *   is repaid to the funding account before the card account is credited.
  * - A reversal returns everything not yet refunded, leg by leg, exactly to where it came from.
+ *
+ * Those decisions are core/host/rules/, shared with the central host (server/pg-host.ts); this
+ * class keeps the link simulation and the write transaction, and in-process-host/ the SQLite
+ * reads and writes per concept.
  */
 export interface InProcessHostOptions {
   readonly ledger: Ledger;

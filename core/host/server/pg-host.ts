@@ -65,6 +65,9 @@ export type {
  * and the tombstone), the reversal that writes a tombstone an exclusive one, then looks for the
  * payment again. So either the reversal sees the payment (and reverses it) or the payment sees
  * the tombstone — never neither.
+ *
+ * The money decisions are core/host/rules/, shared with InProcessHost; this class keeps the
+ * pool, the link and the carry-over trigger, and pg-host/ the locks, reads and writes per concept.
  */
 export interface PgHostOptions {
   /** A pool on the host's database; or a connection string (the host then owns its pool). */
