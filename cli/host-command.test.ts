@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase, releaseTestServer } from '../test/harness/host/pg-test-support.ts';
-import { PG_MIGRATIONS } from '../core/host/server/pg-migrations.ts';
+import { PG_MIGRATIONS } from '../core/db/pg-migrations/index.ts';
 import { freePort } from '../e2e/central-host/support.ts';
 import { run } from './main.ts';
 import type { CliIo } from './io.ts';

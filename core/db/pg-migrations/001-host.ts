@@ -1,24 +1,15 @@
-import type pg from 'pg';
+import type { PgMigration } from '../pg-migrate.ts';
 
 /**
- * The central host's schema on PostgreSQL, applied in order and recorded in
- * `schema_migrations`. Several host processes may start against the same database at once:
- * the run holds a transaction-level advisory lock, so one applies and the others find the
- * versions done. Each migration runs in the same transaction as its row in schema_migrations.
- *
- * Money is BIGINT fen. Card accounts (reserve, 95000, 95001) keep their balance on the row
- * (CHECK ≥ 0: a card account is never overdrawn) and are only changed with the card's row
- * locked (SELECT … FOR UPDATE). The system accounts (bank_funding, medical_funding, merchant)
- * have no balance column: every payment touches the merchant account, and a row updated by
- * every payment would serialise the whole chain; their balances are the sum of their postings.
+ * The central host's first schema: cards, their accounts (balance on the row, CHECK ≥ 0), the
+ * double-entry postings, the records a terminal's ids key, their legs, append-only triggers and the
+ * carry-over log.
+ * One file per schema version: the file's number is the version (pg-migrations.test.ts).
  */
-export interface PgMigration {
-  readonly version: number;
-  readonly name: string;
-  readonly sql: string;
-}
-
-const V1 = `
+export const migration: PgMigration = {
+  version: 1,
+  name: 'central host: cards, accounts, postings, records, legs, carry-over',
+  sql: `
 CREATE TABLE host_cards (
   card_id            TEXT PRIMARY KEY CHECK (length(card_id) > 0),
   generation         SMALLINT NOT NULL CHECK (generation IN (1, 2, 3)),
@@ -124,98 +115,5 @@ CREATE TABLE host_carry_overs (
   cards     INTEGER NOT NULL CHECK (cards >= 0),
   moved_fen BIGINT NOT NULL CHECK (moved_fen >= 0)
 );
-`;
-
-const V2 = `
--- What each terminal last told the host about itself (sscard host status).
-CREATE TABLE host_terminals (
-  terminal_id      TEXT PRIMARY KEY,
-  merchant_id      TEXT,
-  first_seen       TIMESTAMPTZ NOT NULL,
-  last_seen        TIMESTAMPTZ NOT NULL,
-  queue_depth      INTEGER CHECK (queue_depth >= 0),
-  last_sync_at     TIMESTAMPTZ,
-  reconciliation   TEXT CHECK (reconciliation IN ('agree', 'mismatch', 'unknown')),
-  mismatches       INTEGER CHECK (mismatches >= 0),
-  reconciled_at    TIMESTAMPTZ,
-  reported_at      TIMESTAMPTZ
-);
-`;
-
-const V3 = `
--- Payment ids voided by a reversal that reached the host before the payment did (a debit
--- delayed on the network, its till gave up and reversed it). The reversal is answered
--- UNKNOWN_PAYMENT as before; a later pay of the id is refused (PAYMENT_VOIDED), a later forward
--- is applied and at once reversed by this reversal (same id and time). Not host records:
--- reconciliation never sees a tombstone. Pay/forward hold a shared advisory lock on the id, the
--- reversal that writes the tombstone an exclusive one (core/host/server/pg-host.ts VOID_LOCK).
-CREATE TABLE host_voided_payments (
-  payment_id  TEXT PRIMARY KEY CHECK (length(payment_id) > 0),
-  reversal_id TEXT NOT NULL UNIQUE CHECK (length(reversal_id) > 0),
-  reversed_at TEXT NOT NULL,       -- the 'at' of the reversal (the till's time)
-  voided_at   TIMESTAMPTZ NOT NULL -- the host's time
-);
-CREATE TRIGGER host_voided_payments_append_only BEFORE UPDATE OR DELETE ON host_voided_payments
-  FOR EACH ROW EXECUTE FUNCTION host_append_only();
-`;
-
-export const PG_MIGRATIONS: readonly PgMigration[] = [
-  { version: 1, name: 'central host: cards, accounts, postings, records, legs, carry-over', sql: V1 },
-  { version: 2, name: 'central host: terminal reports', sql: V2 },
-  { version: 3, name: 'central host: payment ids voided by a reversal that arrived first', sql: V3 },
-];
-
-/** An arbitrary constant naming this schema's migration lock (pg_advisory_xact_lock). */
-const MIGRATION_LOCK = 0x5353_4341; // 'SSCA'
-
-/** Applies the migrations not yet applied, in order; returns the versions applied now. */
-export async function migrate(
-  pool: pg.Pool,
-  migrations: readonly PgMigration[] = PG_MIGRATIONS,
-): Promise<number[]> {
-  for (let i = 1; i < migrations.length; i++) {
-    if (migrations[i]!.version <= migrations[i - 1]!.version) {
-      throw new Error(
-        `migrations out of order: ${migrations[i - 1]!.version} then ${migrations[i]!.version}`,
-      );
-    }
-  }
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version    INTEGER PRIMARY KEY,
-      name       TEXT NOT NULL,
-      applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
-    const done = new Set(
-      (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
-        (r) => r.version,
-      ),
-    );
-    const known = new Set(migrations.map((m) => m.version));
-    const unknown = [...done].filter((v) => !known.has(v));
-    if (unknown.length > 0) {
-      throw new Error(
-        `the database has schema version(s) ${unknown.join(', ')} this host does not know: it was migrated by a newer sscard`,
-      );
-    }
-    const applied: number[] = [];
-    for (const m of migrations) {
-      if (done.has(m.version)) continue;
-      await client.query(m.sql);
-      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
-        m.version,
-        m.name,
-      ]);
-      applied.push(m.version);
-    }
-    await client.query('COMMIT');
-    return applied;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
-}
+`,
+};
