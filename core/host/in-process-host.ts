@@ -39,7 +39,7 @@ export type { CarryOverResult } from './rules/carry-over.ts';
  * The bank and the medical insurance centre, simulated in-process on the ledger's own
  * database: the host's books ARE the ledger's `accounts` and `journal` (card accounts reserve,
  * 95000, 95001; system accounts bank_funding, medical_funding, merchant). The host tables of
- * core/host/migrations.ts add what the host knows besides the money.
+ * core/db/migrations/020-host.ts add what the host knows besides the money.
  *
  * Decisions:
  * - Link: 'down' rejects at once with HOST_DOWN and changes nothing. 'slow' answers after

@@ -34,7 +34,7 @@ import type {
  * (冲正) the till took, its double-entry journal, the queue of what still has to reach the host,
  * the day closing (日结) and the reconciliation with the host (对账).
  *
- * The books live in SQLite (tables of core/pos/migrations.ts) beside, but apart from, the
+ * The books live in SQLite (tables of core/db/migrations/030-terminal-books.ts) beside, but apart from, the
  * host's books: the terminal never reads or writes accounts/journal. Everything but the
  * forward queue is append-only; every multi-row change runs in one IMMEDIATE transaction.
  * Money is integer fen.

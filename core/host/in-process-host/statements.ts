@@ -3,7 +3,7 @@ import { lazyStatements } from '../../db/lazy-statements.ts';
 
 /**
  * The in-process host's SQL on the ledger's SQLite database, in one place: the host tables of
- * core/host/migrations.ts plus the ledger's accounts and bank secrets, each statement prepared
+ * core/db/migrations/020-host.ts plus the ledger's accounts and bank secrets, each statement prepared
  * on first use. The per-concept modules beside this file run them.
  */
 

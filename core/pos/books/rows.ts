@@ -13,7 +13,7 @@ import type {
 } from './types.ts';
 
 /**
- * The rows of the books' tables (core/pos/migrations.ts) as SQLite returns them, and their
+ * The rows of the books' tables (core/db/migrations/030-terminal-books.ts) as SQLite returns them, and their
  * mapping to the camelCase objects the books hand out. Kept in one place so that a column
  * added by a migration is mapped once, whichever part of the books reads the table.
  */
