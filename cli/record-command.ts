@@ -3,7 +3,7 @@ import { parse } from './args.ts';
 import { pickPcscReader } from './conformance-command.ts';
 import { resolveCard } from '../core/card/wallet.ts';
 import { SocialSecurityCard } from '../core/card/social-security-card.ts';
-import { recordCard, RecordError, type Recording } from '../core/card/record.ts';
+import { recordCard, RecordError, type Recording } from '../core/terminal/record.ts';
 import { ProfileError } from '../core/card/profile.ts';
 import { VirtualReader } from '../device/virtual-reader.ts';
 import { PcscReader } from '../device/pcsc-reader.ts';

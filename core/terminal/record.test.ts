@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { VirtualReader } from '../../device/virtual-reader.ts';
 import { ApduTrace } from '../../device/trace.ts';
 import type { VirtualCard } from '../../device/reader.ts';
-import { SocialSecurityCard } from './social-security-card.ts';
-import { loadWallet } from './wallet.ts';
-import { parseProfileJson, type CardProfile } from './profile.ts';
+import { SocialSecurityCard } from '../card/social-security-card.ts';
+import { loadWallet } from '../card/wallet.ts';
+import { parseProfileJson, type CardProfile } from '../card/profile.ts';
 import { PAN_PLACEHOLDER, PIN_PLACEHOLDER, recordCard, RecordError } from './record.ts';
-import { fromHex, toHex } from './hex.ts';
+import { fromHex, toHex } from '../card/hex.ts';
 import { bundled } from '../test/cards.ts';
 
 /** `sscard record` in-process: every bundled card recorded, re-served, and read back. */
