@@ -5,6 +5,7 @@ import { swHex } from '../../card/status-words.ts';
 import { checkCardNumber } from '../../rules/card-number.ts';
 import { checkMainlandId, checkNonMainlandSsn, mainlandIdParts } from '../../rules/ssn.ts';
 import { SELECT_SSSE, parseAtr, swText, type CheckContext } from '../context.ts';
+import { ALGORITHM_TAG } from '../../terminal/card-commands.ts';
 import type { ConformanceCheck } from './check-model.ts';
 import {
   EF06_RECORD_1,
@@ -75,7 +76,7 @@ export const READ_CARD_BAS_CHECKS: readonly ConformanceCheck[] = [
     expect: '9F0C absent (DES assumed) or 86 01 0x, x = 1–3',
     async run(ctx: CheckContext) {
       const fci = await ctx.selectSsse();
-      const v = findTag(fci, 0x9f0c);
+      const v = findTag(fci, ALGORITHM_TAG);
       if (!v) return '9F0C absent: DES/3DES assumed';
       if (v.length !== 3 || v[0] !== 0x86 || v[1] !== 0x01 || v[2]! < 1 || v[2]! > 3) {
         ctx.fail(`9F0C is ${toHex(v)}, expected 86 01 01/02/03`);
