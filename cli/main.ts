@@ -14,6 +14,7 @@ import { ProfileError, type CardProfile } from '../core/card/profile.ts';
 import { VirtualReader } from '../device/virtual-reader.ts';
 import { ReaderError } from '../device/errors.ts';
 import { readCard, CardReadError, type CardReading } from '../core/terminal/read-card.ts';
+import { SELECT_SSSE } from '../core/terminal/card-commands.ts';
 import { openCardStore, type CardStore } from '../core/ledger/card-store.ts';
 import { openPosSystem } from '../core/pos/pos-system.ts';
 import { runPayment } from '../core/pos/run-payment.ts';
@@ -144,7 +145,7 @@ function cmdApdu(args: string[], io: CliIo): Promise<number> {
   if (values.card && values.reader) throw new UsageError('give either --card or --reader, not both');
   if (!values.card && !values.reader) throw new UsageError('--card or --reader is required');
   if (positionals.length === 0)
-    throw new UsageError('give at least one APDU in hex, e.g. 00A404000F7378312E73682EC9E7BBE1B1A3D5CF');
+    throw new UsageError(`give at least one APDU in hex, e.g. ${toHex(SELECT_SSSE)}`);
   // Parse every APDU before the card is powered: a typo in the fifth must not leave four sent.
   const apdus = positionals.map((text, i) => {
     try {

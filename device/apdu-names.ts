@@ -1,7 +1,8 @@
 import { toHex } from '../core/card/hex.ts';
+import { DEBIT_AID, SSSE_AID } from '../core/card/layout.ts';
 
-const SSSE_AID_HEX = '7378312E73682EC9E7BBE1B1A3D5CF';
-const DEBIT_AID_HEX = 'A000000333010101';
+const SSSE_AID_HEX = toHex(SSSE_AID);
+const DEBIT_AID_HEX = toHex(DEBIT_AID);
 const SFI_NAMES: Record<number, string> = { 1: 'debit SFI 1', 5: 'EF05', 6: 'EF06', 7: 'EF07', 8: 'EF08' };
 
 /** A short English name for a command APDU, as the trace shows it. */

@@ -19,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BUNDLED_CARDS_DIR } from '../core/card/wallet.ts';
 import { loadProfile } from '../core/card/profile.ts';
 import { fenToYuan } from '../core/scenario/money.ts';
+import { seededRandom } from '../core/random.ts';
 
 export const MIXED_DIR = fileURLToPath(new URL('../fixtures/scenarios-mixed/', import.meta.url));
 export const MIXED_SEED = 20260302;
@@ -26,18 +27,11 @@ export const MIXED_COUNT = 1000;
 
 // ---- the PRNG -----------------------------------------------------------------------------
 
-/** mulberry32: a small seeded PRNG, the same numbers on every platform. */
+/** The project's seeded PRNG (core/random.ts, mulberry32) with the picks the generator needs. */
 class Rng {
-  private a: number;
+  readonly next: () => number;
   constructor(seed: number) {
-    this.a = seed >>> 0;
-  }
-  next(): number {
-    this.a = (this.a + 0x6d2b79f5) >>> 0;
-    let t = this.a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = seededRandom(seed);
   }
   /** An integer in [lo, hi]. */
   int(lo: number, hi: number): number {

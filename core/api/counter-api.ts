@@ -6,11 +6,8 @@ import type { Application, Channel } from '../bank/types.ts';
 import { checkPhoto } from '../rules/photo.ts';
 import { ssnFromDocument } from '../rules/ssn-from-document.ts';
 import { CounterPinKey } from '../card/psam.ts';
-import { chipSerialFromAtr } from '../card/atr.ts';
-import { fromHex } from '../card/hex.ts';
-import { findTag } from '../card/tlv.ts';
 import { businessDate } from '../time.ts';
-import { exchange } from '../../device/exchange.ts';
+import { reloadPin } from '../terminal/card-commands.ts';
 import type { CardReader } from '../../device/reader.ts';
 import { method, type MethodContext } from './define.ts';
 import { readerView } from './wallet-api.ts';
@@ -87,24 +84,13 @@ function tagged<T>(id: string, r: CounterResult<T>) {
   return r.ok ? { ...r, walletId: id } : r;
 }
 
-const SELECT_SSSE = fromHex('00A404000F7378312E73682EC9E7BBE1B1A3D5CF');
-
 /**
  * RELOAD PIN on the card object the till shares, after activation wrote the PIN through the
  * counter's own card object: the till's copy of the chip memory must not keep the old PIN
  * (its next write would put it back in the books).
  */
 async function reloadSharedPin(reader: CardReader, newPin: string): Promise<boolean> {
-  const atr = await reader.connect();
-  const fci = await exchange(reader, SELECT_SSSE);
-  if (fci.sw !== 0x9000) return false;
-  const alg = findTag(fci.data, 0x9f0c)?.[2] === 0x03 ? 'sm4' : '3des';
-  const serial = chipSerialFromAtr(atr);
-  if (!serial) return false;
-  const ch = await exchange(reader, fromHex('0084000008'));
-  if (ch.sw !== 0x9000) return false;
-  const { sw } = await exchange(reader, new CounterPinKey().reloadCommand(alg, serial, ch.data, newPin));
-  return sw === 0x9000;
+  return (await reloadPin(reader, new CounterPinKey(), newPin)).ok;
 }
 
 const guardian = z

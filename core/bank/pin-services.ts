@@ -2,12 +2,17 @@ import { VirtualReader } from '../../device/virtual-reader.ts';
 import { exchange } from '../../device/exchange.ts';
 import type { CardReader } from '../../device/reader.ts';
 import { chipSerialFromAtr } from '../card/atr.ts';
-import { encodePinBcd } from '../card/codec.ts';
-import { fromHex } from '../card/hex.ts';
-import { findTag } from '../card/tlv.ts';
 import { CounterPinKey } from '../card/psam.ts';
 import { INITIAL_PIN } from '../card/pin.ts';
+import { swHex } from '../card/status-words.ts';
 import type { Algorithm } from '../card/crypto.ts';
+import {
+  changePin as changePinCommand,
+  getChallenge,
+  keyAlgorithm,
+  selectSsse as sendSelectSsse,
+  unblockPinCommand,
+} from '../terminal/card-commands.ts';
 import type { VirtualCard } from '../../device/reader.ts';
 import type { ApduTrace } from '../../device/trace.ts';
 
@@ -26,16 +31,10 @@ export type PinServiceResult =
       triesLeft?: number;
     };
 
-const SELECT_SSSE = fromHex('00A404000F7378312E73682EC9E7BBE1B1A3D5CF');
-
 async function selectSsse(reader: CardReader): Promise<Algorithm> {
-  const r = await exchange(reader, SELECT_SSSE);
+  const r = await sendSelectSsse(reader);
   if (r.sw !== 0x9000) throw new Error(`SELECT SSSE answered ${r.sw.toString(16).toUpperCase()}`);
-  return findTag(r.data, 0x9f0c)?.[2] === 0x03 ? 'sm4' : '3des';
-}
-
-function swText(sw: number): string {
-  return sw.toString(16).toUpperCase().padStart(4, '0');
+  return keyAlgorithm(r.data);
 }
 
 /** CHANGE PIN (80 5E 01 00, old ‖ FF ‖ new). The new PIN cannot be the initial 123456 (R1.4). */
@@ -57,8 +56,7 @@ export async function changePin(
   }
   await reader.connect();
   await selectSsse(reader);
-  const data = [...encodePinBcd(oldPin), 0xff, ...encodePinBcd(newPin)];
-  const { sw } = await exchange(reader, Uint8Array.of(0x80, 0x5e, 0x01, 0x00, data.length, ...data));
+  const { sw } = await exchange(reader, changePinCommand(oldPin, newPin));
   if (sw === 0x9000) return { ok: true, zh: '社保卡密码修改成功', en: 'The card PIN was changed' };
   if ((sw & 0xfff0) === 0x63c0) {
     const left = sw & 0x0f;
@@ -88,8 +86,8 @@ export async function changePin(
   return {
     ok: false,
     code: 'CARD_ERROR',
-    zh: `卡片拒绝（${swText(sw)}）`,
-    en: `The card refused (${swText(sw)})`,
+    zh: `卡片拒绝（${swHex(sw)}）`,
+    en: `The card refused (${swHex(sw)})`,
   };
 }
 
@@ -108,15 +106,15 @@ export async function unblockPin(
       zh: '无法从 ATR 读取芯片序列号',
       en: 'No chip serial in the ATR',
     };
-  const ch = await exchange(reader, fromHex('0084000004'));
+  const ch = await exchange(reader, getChallenge(4));
   if (ch.sw !== 0x9000)
     return {
       ok: false,
       code: 'CARD_ERROR',
-      zh: `取随机数失败（${swText(ch.sw)}）`,
-      en: `GET CHALLENGE failed (${swText(ch.sw)})`,
+      zh: `取随机数失败（${swHex(ch.sw)}）`,
+      en: `GET CHALLENGE failed (${swHex(ch.sw)})`,
     };
-  const { sw } = await exchange(reader, key.unblockCommand(alg, serial, ch.data));
+  const { sw } = await exchange(reader, unblockPinCommand(key, alg, serial, ch.data));
   if (sw === 0x9000)
     return {
       ok: true,
@@ -126,8 +124,8 @@ export async function unblockPin(
   return {
     ok: false,
     code: 'CARD_ERROR',
-    zh: `解锁被卡片拒绝（${swText(sw)}）`,
-    en: `The card refused the unblock (${swText(sw)})`,
+    zh: `解锁被卡片拒绝（${swHex(sw)}）`,
+    en: `The card refused the unblock (${swHex(sw)})`,
   };
 }
 

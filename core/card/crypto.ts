@@ -1,4 +1,5 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
+import { seededRandom as seededNumbers } from '../random.ts';
 
 /**
  * Symmetric cryptography of the card and the PSAM: 3DES (two-key, PBOC) and SM4, the two
@@ -82,19 +83,15 @@ export type RandomSource = (n: number) => Uint8Array;
 
 export const secureRandom: RandomSource = (n) => new Uint8Array(randomBytes(n));
 
-/** A reproducible random source for tests and traces that must diff cleanly. */
+/**
+ * A reproducible random source for tests and traces that must diff cleanly: bytes from the
+ * project's seeded PRNG (core/random.ts), so there is one seeded generator to reason about.
+ */
 export function seededRandom(seed: number): RandomSource {
-  let s = seed >>> 0 || 1;
+  const next = seededNumbers(seed);
   return (n) => {
     const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      out[i] = s & 0xff;
-    }
+    for (let i = 0; i < n; i++) out[i] = Math.floor(next() * 256);
     return out;
   };
 }

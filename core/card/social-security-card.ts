@@ -1,14 +1,12 @@
 import { parseApdu, response, type CommandApdu } from './apdu.ts';
 import { SW } from './status-words.ts';
-import { bytesEqual, concatBytes, fromHex } from './hex.ts';
+import { bytesEqual, fromHex } from './hex.ts';
 import { tlv } from './tlv.ts';
-import { decodePinBcd } from './codec.ts';
 import {
   ALGORITHM_ID,
   authCryptogram,
   diversify,
   encryptEcb,
-  mac4,
   secureRandom,
   blockSize,
   sm4Available,
@@ -18,8 +16,9 @@ import {
 import { TEST_MASTER_KEYS } from './keys.ts';
 import { buildAtr } from './atr.ts';
 import { DEBIT_AID, SSSE_AID, ef05Records, ef06Records, financialFiles } from './layout.ts';
-import { hashSecret, verifySecret, INITIAL_PIN, type SecretHash } from './pin.ts';
+import { hashSecret, type SecretHash } from './pin.ts';
 import { profilePinInitial, profileRefusesInitialPin, type CardProfile } from './profile.ts';
+import { PinCommands } from './pin-commands.ts';
 
 /**
  * What a card keeps in its EEPROM across power cycles: the PIN verifier and the retry
@@ -109,6 +108,7 @@ export class SocialSecurityCard implements ApduCard {
   private pinVerified = false;
   private challenge: Uint8Array | null = null;
   private pending: Uint8Array | null = null;
+  private readonly pins: PinCommands;
 
   constructor(profile: CardProfile, options: CardOptions = {}) {
     this.profile = profile;
@@ -169,6 +169,23 @@ export class SocialSecurityCard implements ApduCard {
     this.gpoAnswer = fin ? fin.gpo : null;
     this.mf = { id: 'MF', fci: null, efs: [] };
     this.df = this.mf;
+    this.pins = new PinCommands({
+      algorithm: this.algorithm,
+      pinKey: this.pinKey,
+      refuseInitialPin: this.refuseInitialPin,
+      state: () => this.stateValue,
+      persist: (next) => this.persist(next),
+      pinApplicationSelected: () => this.df.id === 'SSSE',
+      pinVerified: () => this.pinVerified,
+      setPinVerified: (verified) => {
+        this.pinVerified = verified;
+      },
+      takeChallenge: () => {
+        const challenge = this.challenge;
+        this.challenge = null;
+        return challenge;
+      },
+    });
   }
 
   /** The persistent state now (for the ledger and for tests). */
@@ -235,9 +252,9 @@ export class SocialSecurityCard implements ApduCard {
         case 0x88:
           return this.internalAuthenticate(a);
         case 0x20:
-          return this.verify(a);
+          return this.pins.verify(a);
         case 0x24:
-          return this.changeReferenceData(a);
+          return this.pins.changeReferenceData(a);
         case 0x5e:
         case 0xa8:
           return response(SW.CLA_NOT_SUPPORTED);
@@ -248,7 +265,7 @@ export class SocialSecurityCard implements ApduCard {
     if (cla === 0x80) {
       switch (ins) {
         case 0x5e:
-          return this.changePin(a);
+          return this.pins.changePin(a);
         case 0xa8:
           return this.getProcessingOptions(a);
         case 0xa4:
@@ -268,9 +285,9 @@ export class SocialSecurityCard implements ApduCard {
     if (cla === 0x84) {
       switch (ins) {
         case 0x24:
-          return this.unblockPin(a);
+          return this.pins.unblockPin(a);
         case 0x5e:
-          return this.reloadPin(a);
+          return this.pins.reloadPin(a);
         default:
           return response(SW.INS_NOT_SUPPORTED);
       }
@@ -453,156 +470,6 @@ export class SocialSecurityCard implements ApduCard {
     }
     this.stateValue = next;
     return true;
-  }
-
-  /**
-   * Common PIN check: answers null when the PIN matched, else the response to send. A match
-   * resets the counter unless `resetOnMatch` is false (the caller's own single write does it).
-   */
-  private checkPin(pin: string, resetOnMatch = true): Uint8Array | null {
-    const s = this.stateValue;
-    if (verifySecret(s.pinHash, pin)) {
-      if (
-        resetOnMatch &&
-        s.pinTriesLeft !== s.pinRetryLimit &&
-        !this.persist({ ...s, pinTriesLeft: s.pinRetryLimit })
-      ) {
-        return response(SW.MEMORY_FAILURE);
-      }
-      return null;
-    }
-    const left = s.pinTriesLeft - 1;
-    if (!this.persist({ ...s, pinTriesLeft: left })) return response(SW.MEMORY_FAILURE);
-    this.pinVerified = false;
-    return response(SW.PIN_WRONG | left);
-  }
-
-  private pinApplicationSelected(): boolean {
-    return this.df.id === 'SSSE';
-  }
-
-  private verify(a: CommandApdu): Uint8Array {
-    if (a.p1 !== 0) return response(SW.WRONG_P1P2);
-    if (a.p2 !== 0 || !this.pinApplicationSelected()) return response(SW.REFERENCED_DATA_NOT_FOUND);
-    const s = this.stateValue;
-    if (a.data.length === 0) {
-      if (a.case === 2) return response(SW.WRONG_LENGTH);
-      if (s.pinTriesLeft === 0) return response(SW.AUTH_BLOCKED);
-      return response(this.pinVerified ? SW.OK : SW.PIN_WRONG | s.pinTriesLeft);
-    }
-    if (a.data.length > 8) return response(SW.WRONG_LENGTH);
-    if (s.pinTriesLeft === 0) return response(SW.AUTH_BLOCKED);
-    const pin = decodePinBcd(a.data);
-    if (pin === null || pin.length < 4) return response(SW.WRONG_DATA);
-    const fail = this.checkPin(pin);
-    if (fail) return fail;
-    if (s.pinInitial && this.refuseInitialPin) {
-      // R1.4: an unchanged initial PIN is not enabled for transactions. The try is not
-      // counted; the terminal shows 初始密码不能交易 and sends the holder to a bank outlet.
-      return response(SW.CONDITIONS_NOT_SATISFIED);
-    }
-    this.pinVerified = true;
-    return response(SW.OK);
-  }
-
-  private splitOldNew(data: Uint8Array, allowHalves: boolean): [string, string] | null {
-    const sep = data.indexOf(0xff);
-    let oldBytes: Uint8Array;
-    let newBytes: Uint8Array;
-    if (sep > 0) {
-      oldBytes = data.subarray(0, sep);
-      newBytes = data.subarray(sep + 1);
-    } else if (allowHalves && data.length % 2 === 0) {
-      oldBytes = data.subarray(0, data.length / 2);
-      newBytes = data.subarray(data.length / 2);
-    } else return null;
-    const oldPin = decodePinBcd(oldBytes);
-    const newPin = decodePinBcd(newBytes);
-    if (oldPin === null || newPin === null || oldPin.length < 4) return null;
-    return [oldPin, newPin];
-  }
-
-  private changeWith(oldPin: string, newPin: string): Uint8Array {
-    if (this.stateValue.pinTriesLeft === 0) return response(SW.AUTH_BLOCKED);
-    // The card refuses a new PIN that is not six digits, and the initial PIN 123456 as a
-    // new PIN (interface spec error -36 不能改为初始密码).
-    if (!/^[0-9]{6}$/.test(newPin) || newPin === INITIAL_PIN) return response(SW.WRONG_DATA);
-    // The counter reset and the new PIN go in one write: a refused write (6581) changes nothing.
-    const fail = this.checkPin(oldPin, false);
-    if (fail) return fail;
-    const s = this.stateValue;
-    if (
-      !this.persist({ ...s, pinHash: hashSecret(newPin), pinTriesLeft: s.pinRetryLimit, pinInitial: false })
-    ) {
-      return response(SW.MEMORY_FAILURE);
-    }
-    this.pinVerified = false;
-    return response(SW.OK);
-  }
-
-  /** PBOC CHANGE PIN: 80 5E 01 00 Lc old ‖ FF ‖ new. */
-  private changePin(a: CommandApdu): Uint8Array {
-    if (a.p1 !== 0x01 || a.p2 !== 0x00) return response(SW.WRONG_P1P2);
-    if (!this.pinApplicationSelected()) return response(SW.REFERENCED_DATA_NOT_FOUND);
-    if (a.data.length < 5 || a.data.length > 17) return response(SW.WRONG_LENGTH);
-    const pins = this.splitOldNew(a.data, false);
-    if (!pins) return response(SW.WRONG_DATA);
-    return this.changeWith(pins[0], pins[1]);
-  }
-
-  /** ISO CHANGE REFERENCE DATA: 00 24 00 00 Lc old ‖ new (equal halves, or old ‖ FF ‖ new). */
-  private changeReferenceData(a: CommandApdu): Uint8Array {
-    if (a.p1 !== 0x00) return response(SW.WRONG_P1P2);
-    if (a.p2 !== 0x00 || !this.pinApplicationSelected()) return response(SW.REFERENCED_DATA_NOT_FOUND);
-    if (a.data.length < 4 || a.data.length > 17) return response(SW.WRONG_LENGTH);
-    const pins = this.splitOldNew(a.data, true);
-    if (!pins) return response(SW.WRONG_DATA);
-    return this.changeWith(pins[0], pins[1]);
-  }
-
-  /** Checks the MAC of an 84-class command against the last challenge (consumed). */
-  private checkMac(a: CommandApdu, macd: Uint8Array, mac: Uint8Array): number | null {
-    const challenge = this.challenge;
-    this.challenge = null;
-    if (!challenge) return SW.CONDITIONS_NOT_SATISFIED;
-    const header = new Uint8Array([a.cla, a.ins, a.p1, a.p2, a.data.length]);
-    const expected = mac4(this.algorithm, this.pinKey, challenge, concatBytes(header, macd));
-    return bytesEqual(expected, mac) ? null : SW.SM_INCORRECT;
-  }
-
-  /** PIN UNBLOCK (bank counter only): 84 24 00 00 04 MAC. Resets the counter, keeps the PIN. */
-  private unblockPin(a: CommandApdu): Uint8Array {
-    if (a.p1 !== 0 || a.p2 !== 0) return response(SW.WRONG_P1P2);
-    if (!this.pinApplicationSelected()) return response(SW.REFERENCED_DATA_NOT_FOUND);
-    if (a.data.length !== 4) return response(SW.WRONG_LENGTH);
-    const bad = this.checkMac(a, new Uint8Array(0), a.data);
-    if (bad !== null) return response(bad);
-    if (!this.persist({ ...this.stateValue, pinTriesLeft: this.stateValue.pinRetryLimit })) {
-      return response(SW.MEMORY_FAILURE);
-    }
-    return response(SW.OK);
-  }
-
-  /** RELOAD PIN (bank counter only): 84 5E 00 00 Lc new-PIN ‖ MAC. Sets the PIN, resets the counter. */
-  private reloadPin(a: CommandApdu): Uint8Array {
-    if (a.p1 !== 0 || a.p2 !== 0) return response(SW.WRONG_P1P2);
-    if (!this.pinApplicationSelected()) return response(SW.REFERENCED_DATA_NOT_FOUND);
-    if (a.data.length < 6 || a.data.length > 12) return response(SW.WRONG_LENGTH);
-    const pinBytes = a.data.subarray(0, a.data.length - 4);
-    const bad = this.checkMac(a, pinBytes, a.data.subarray(a.data.length - 4));
-    if (bad !== null) return response(bad);
-    const pin = decodePinBcd(pinBytes);
-    if (pin === null || !/^[0-9]{6}$/.test(pin)) return response(SW.WRONG_DATA);
-    const s = this.stateValue;
-    const next = {
-      ...s,
-      pinHash: hashSecret(pin),
-      pinTriesLeft: s.pinRetryLimit,
-      pinInitial: pin === INITIAL_PIN,
-    };
-    if (!this.persist(next)) return response(SW.MEMORY_FAILURE);
-    this.pinVerified = false;
-    return response(SW.OK);
   }
 
   private getProcessingOptions(a: CommandApdu): Uint8Array {

@@ -4,11 +4,20 @@ import { maskCommand } from '../../device/trace.ts';
 import { describeCommand } from '../../device/apdu-names.ts';
 import type { CardReader } from '../../device/reader.ts';
 import { fromHex, toHex } from '../card/hex.ts';
-import { encodePinBcd } from '../card/codec.ts';
-import { describeSw, swHex } from '../card/status-words.ts';
+import { swHex } from '../card/status-words.ts';
+import { DEBIT_AID } from '../card/layout.ts';
 import { PsamSimulator } from '../card/psam.ts';
 import { chipSerialFromAtr } from '../card/atr.ts';
 import type { Algorithm } from '../card/crypto.ts';
+import {
+  externalAuthenticate,
+  getChallenge,
+  SELECT_DEBIT as SELECT_DEBIT_BYTES,
+  SELECT_SSSE as SELECT_SSSE_BYTES,
+  swText as terminalSwText,
+  VERIFY_STATUS,
+  verifyPin,
+} from '../terminal/card-commands.ts';
 
 /**
  * What a conformance check works with: the reader (every APDU it sends is logged with its
@@ -16,9 +25,10 @@ import type { Algorithm } from '../card/crypto.ts';
  * turn an unexpected status word into a failure that says what was expected.
  */
 
-export const SELECT_SSSE = '00A404000F7378312E73682EC9E7BBE1B1A3D5CF';
-export const SELECT_DEBIT = '00A4040008A000000333010101';
-export const DEBIT_AID_HEX = 'A000000333010101';
+/** The terminal's commands as hex, the form checks compare and log. */
+export const SELECT_SSSE = toHex(SELECT_SSSE_BYTES);
+export const SELECT_DEBIT = toHex(SELECT_DEBIT_BYTES);
+export const DEBIT_AID_HEX = toHex(DEBIT_AID);
 
 /** One APDU as a report shows it: the command (PIN data masked), its name, the status word. */
 export interface ApduLogEntry {
@@ -82,7 +92,7 @@ export class CheckSkip extends Error {
   }
 }
 
-export const swText = (sw: number) => `${swHex(sw)} (${describeSw(sw)})`;
+export const swText = terminalSwText;
 
 /** A reader that logs every exchange into the current check's APDU list. */
 class LoggingReader {
@@ -186,10 +196,10 @@ export class CheckContext {
     }
     const serial = chipSerialFromAtr(this.facts.atr);
     if (!serial) this.fail('the ATR carries no chip serial for key diversification');
-    const challenge = (await this.expect('GET CHALLENGE', '0084000008', 0x9000)).data;
+    const challenge = (await this.expect('GET CHALLENGE', getChallenge(8), 0x9000)).data;
     if (challenge.length !== 8) this.fail(`GET CHALLENGE returned ${challenge.length} bytes, not 8`);
     const crypt = new PsamSimulator().externalAuthenticate(this.facts.algorithm, serial, challenge);
-    await this.expect('EXTERNAL AUTHENTICATE (RKSSSE)', `0082000A10${toHex(crypt)}`, 0x9000);
+    await this.expect('EXTERNAL AUTHENTICATE (RKSSSE)', externalAuthenticate(crypt), 0x9000);
   }
 
   requirePin(): string {
@@ -199,8 +209,7 @@ export class CheckContext {
   }
 
   verifyCommand(pin: string): string {
-    const bcd = encodePinBcd(pin);
-    return `00200000${bcd.length.toString(16).padStart(2, '0')}${toHex(bcd)}`;
+    return toHex(verifyPin(pin));
   }
 
   async verify(pin: string): Promise<number> {
@@ -250,7 +259,7 @@ export class CheckContext {
   /** Tries left, from VERIFY without data after a fresh SELECT (ISO 7816-4); null if the card does not tell. */
   async triesLeft(): Promise<number | null> {
     await this.selectSsse();
-    const r = await this.send('00200000');
+    const r = await this.send(VERIFY_STATUS);
     if ((r.sw & 0xfff0) === 0x63c0) return r.sw & 0x0f;
     if (r.sw === 0x6983) return 0;
     return null;

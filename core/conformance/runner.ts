@@ -1,8 +1,8 @@
 import { exchange } from '../../device/exchange.ts';
 import { isReaderError } from '../../device/errors.ts';
 import type { CardReader } from '../../device/reader.ts';
-import { fromHex, toHex } from '../card/hex.ts';
-import { findTag } from '../card/tlv.ts';
+import { toHex } from '../card/hex.ts';
+import { keyAlgorithm, readRecord, SELECT_SSSE } from '../terminal/card-commands.ts';
 import { isSimulatedCard } from '../terminal/read-card.ts';
 import { protocolOf } from '../terminal/record.ts';
 import type { Algorithm } from '../card/crypto.ts';
@@ -11,7 +11,6 @@ import {
   CheckContext,
   CheckFailure,
   CheckSkip,
-  SELECT_SSSE,
   swText,
   type ApduLogEntry,
   type CardFacts,
@@ -86,11 +85,10 @@ async function discover(
   let algorithm: Algorithm = options.algorithm ?? '3des';
   let generation: CardFacts['generation'] = null;
   try {
-    const sel = await exchange(reader, fromHex(SELECT_SSSE));
+    const sel = await exchange(reader, SELECT_SSSE);
     if (sel.sw === 0x9000) {
-      const alg = findTag(sel.data, 0x9f0c);
-      if (!options.algorithm && alg && alg[2] === 0x03) algorithm = 'sm4';
-      const v = await exchange(reader, fromHex('00B2032C00'));
+      if (!options.algorithm && keyAlgorithm(sel.data) === 'sm4') algorithm = 'sm4';
+      const v = await exchange(reader, readRecord(3, { sfi: 5 }));
       const digit = v.sw === 0x9000 && v.data[0] === 0x03 ? String.fromCharCode(v.data[2] ?? 0) : '';
       generation = digit === '1' ? 1 : digit === '2' ? 2 : digit === '3' ? 3 : null;
     }

@@ -4,8 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { openPosSystem, type PosSystem } from '../pos/pos-system.ts';
 import { PendingReversals } from '../pos/pending-reversals.ts';
 import { resolveCard } from '../card/wallet.ts';
-import { encodePinBcd } from '../card/codec.ts';
-import { SSSE_AID } from '../card/layout.ts';
+import { SELECT_SSSE, verifyPin } from '../terminal/card-commands.ts';
 import { hostRecordFromColumns } from '../host/split.ts';
 import type { HostRecord } from '../host/types.ts';
 import type { Clock } from '../time.ts';
@@ -147,9 +146,9 @@ function prepareLedger(dbPath: string, cardId: string): void {
     const witnessProfile = resolveCard(cardId === 'gen2' ? 'gen1' : 'gen2').profile;
     const witness = pos.register(witnessProfile);
     witness.powerOn();
-    witness.transmit(Uint8Array.of(0x00, 0xa4, 0x04, 0x00, SSSE_AID.length, ...SSSE_AID));
+    witness.transmit(SELECT_SSSE);
     const wrong = witnessProfile.pin === '000000' ? '111111' : '000000';
-    witness.transmit(Uint8Array.of(0x00, 0x20, 0x00, 0x00, 3, ...encodePinBcd(wrong)));
+    witness.transmit(verifyPin(wrong));
     witness.powerOff();
     const tries = (id: string) => pos.store.security(id).pinTriesLeft;
     const expect: Expectations = {

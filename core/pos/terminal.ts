@@ -25,9 +25,13 @@ import { exchange } from '../../device/exchange.ts';
 import { readCard } from '../terminal/read-card.ts';
 import { PsamSimulator } from '../card/psam.ts';
 import { chipSerialFromAtr } from '../card/atr.ts';
-import { encodePinBcd } from '../card/codec.ts';
-import { fromHex } from '../card/hex.ts';
-import { findTag } from '../card/tlv.ts';
+import {
+  externalAuthenticate,
+  getChallenge,
+  keyAlgorithm,
+  SELECT_SSSE,
+  verifyPin,
+} from '../terminal/card-commands.ts';
 import {
   HostError,
   type Host,
@@ -74,8 +78,6 @@ interface DebitState {
 export const DEFAULT_MERCHANT_NAME = '康宁大药房（模拟）';
 
 export type TerminalSnapshot = SnapshotFrom<typeof terminalMachine>;
-
-const SELECT_SSSE = fromHex('00A404000F7378312E73682EC9E7BBE1B1A3D5CF');
 
 function fail(code: ActorFailure['code'], message: string, triesLeft?: number): ActorFailure {
   return triesLeft === undefined ? { code, message } : { code, message, triesLeft };
@@ -306,13 +308,13 @@ export class PosTerminal {
       const atr = await this.o.reader.reset();
       const fci = await exchange(this.o.reader, SELECT_SSSE);
       if (fci.sw !== 0x9000) throw fail('AUTH_FAILED', `SELECT SSSE answered ${fci.sw.toString(16)}`);
-      const alg = findTag(fci.data, 0x9f0c)?.[2] === 0x03 ? 'sm4' : '3des';
+      const alg = keyAlgorithm(fci.data);
       const serial = chipSerialFromAtr(atr);
       if (!serial) throw fail('AUTH_FAILED', 'no chip serial in the ATR');
-      const ch = await exchange(this.o.reader, fromHex('0084000008'));
+      const ch = await exchange(this.o.reader, getChallenge(8));
       if (ch.sw !== 0x9000) throw fail('AUTH_FAILED', `GET CHALLENGE answered ${ch.sw.toString(16)}`);
       const crypt = this.o.psam.externalAuthenticate(alg, serial, ch.data);
-      const r = await exchange(this.o.reader, Uint8Array.of(0x00, 0x82, 0x00, 0x0a, 0x10, ...crypt));
+      const r = await exchange(this.o.reader, externalAuthenticate(crypt));
       if (r.sw !== 0x9000)
         throw fail('AUTH_FAILED', `EXTERNAL AUTHENTICATE answered ${r.sw.toString(16).toUpperCase()}`);
     } catch (e) {
@@ -326,12 +328,7 @@ export class PosTerminal {
     if (!/^[0-9]{4,12}$/.test(pin)) throw fail('CARD_ERROR', 'the PIN must be 4 to 12 digits');
     let sw: number;
     try {
-      sw = (
-        await exchange(
-          this.o.reader,
-          Uint8Array.of(0x00, 0x20, 0x00, 0x00, Math.ceil(pin.length / 2), ...encodePinBcd(pin)),
-        )
-      ).sw;
+      sw = (await exchange(this.o.reader, verifyPin(pin))).sw;
     } catch (e) {
       throw cardFailure(e);
     }

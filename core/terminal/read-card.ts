@@ -1,13 +1,21 @@
 import { exchange } from '../../device/exchange.ts';
 import type { CardReader } from '../../device/reader.ts';
-import { fromHex, toHex } from '../card/hex.ts';
+import { toHex } from '../card/hex.ts';
 import { anTrim, cnDigits, gbkDecode } from '../card/codec.ts';
 import { chipSerialFromAtr, historicalBytes } from '../card/atr.ts';
 import { findTag } from '../card/tlv.ts';
 import { PsamSimulator } from '../card/psam.ts';
-import { describeSw, swHex } from '../card/status-words.ts';
 import { checkCardNumber } from '../rules/card-number.ts';
-import type { Algorithm } from '../card/crypto.ts';
+import {
+  externalAuthenticate,
+  getChallenge,
+  keyAlgorithm,
+  readRecord,
+  readRecordByTag,
+  SELECT_DEBIT,
+  SELECT_SSSE,
+  swText,
+} from './card-commands.ts';
 
 /** What a POS reads from a 社保卡 (EF05, EF06 and, on gen 2/3, the debit application's PAN). */
 export interface CardReading {
@@ -44,26 +52,21 @@ export class CardReadError extends Error {
   }
 }
 
-const SELECT_SSSE = fromHex('00A404000F7378312E73682EC9E7BBE1B1A3D5CF');
-const SELECT_DEBIT = fromHex('00A4040008A000000333010101');
-
 function isoDate(digits: string): string {
   return digits.length === 8 ? `${digits.slice(0, 4)}-${digits.slice(4, 6)}-${digits.slice(6, 8)}` : digits;
 }
 
-async function must(reader: CardReader, hex: string | Uint8Array, step: string): Promise<Uint8Array> {
-  const cmd = typeof hex === 'string' ? fromHex(hex) : hex;
+async function must(reader: CardReader, cmd: Uint8Array, step: string): Promise<Uint8Array> {
   const r = await exchange(reader, cmd);
   if (r.sw !== 0x9000) {
-    throw new CardReadError(`${step}: card answered ${swHex(r.sw)} (${describeSw(r.sw)})`, step, r.sw);
+    throw new CardReadError(`${step}: card answered ${swText(r.sw)}`, step, r.sw);
   }
   return r.data;
 }
 
 /** Reads one record of EF05/EF06 by tag (P2=00 within the SFI), returning the value. */
 async function recordByTag(reader: CardReader, sfi: number, tag: number, step: string): Promise<Uint8Array> {
-  const p2 = (sfi << 3) | 0x00;
-  const rec = await must(reader, Uint8Array.of(0x00, 0xb2, tag, p2, 0x00), step);
+  const rec = await must(reader, readRecordByTag(tag, { sfi }), step);
   if (rec[0] !== tag || rec.length < 2)
     throw new CardReadError(`${step}: record is not tag ${tag.toString(16)}`, step);
   return rec.subarray(2, 2 + rec[1]!);
@@ -93,8 +96,7 @@ export function isSimulatedCard(atr: Uint8Array): boolean {
 export async function readCard(reader: CardReader, options: ReadCardOptions = {}): Promise<CardReading> {
   const atr = await reader.connect();
   const fci = await must(reader, SELECT_SSSE, 'SELECT SSSE');
-  const algId = findTag(fci, 0x9f0c);
-  const algorithm: Algorithm = algId && algId[2] === 0x03 ? 'sm4' : '3des';
+  const algorithm = keyAlgorithm(fci);
 
   const ef05 = new Map<number, Uint8Array>();
   for (const tag of [1, 2, 3, 4, 5, 6, 7])
@@ -108,10 +110,10 @@ export async function readCard(reader: CardReader, options: ReadCardOptions = {}
   if (generation === 3 && !holderProtected) {
     const serial = chipSerialFromAtr(atr);
     if (!serial) throw new CardReadError('the ATR carries no chip serial for key diversification', 'ATR');
-    const challenge = await must(reader, '0084000008', 'GET CHALLENGE');
+    const challenge = await must(reader, getChallenge(8), 'GET CHALLENGE');
     const psam = options.psam ?? new PsamSimulator();
     const cryptogram = psam.externalAuthenticate(algorithm, serial, challenge);
-    await must(reader, Uint8Array.of(0x00, 0x82, 0x00, 0x0a, 0x10, ...cryptogram), 'EXTERNAL AUTHENTICATE');
+    await must(reader, externalAuthenticate(cryptogram), 'EXTERNAL AUTHENTICATE');
   }
 
   const ef06 = new Map<number, Uint8Array>();
@@ -126,7 +128,7 @@ export async function readCard(reader: CardReader, options: ReadCardOptions = {}
   if (generation >= 2) {
     await must(reader, SELECT_DEBIT, 'SELECT debit application');
     for (const rec of [1, 2]) {
-      const data = await must(reader, Uint8Array.of(0x00, 0xb2, rec, 0x0c, 0x00), `READ debit record ${rec}`);
+      const data = await must(reader, readRecord(rec, { sfi: 1 }), `READ debit record ${rec}`);
       const v = findTag(data, 0x5a);
       if (v) pan = toHex(v).replace(/F+$/, '');
     }

@@ -1,11 +1,11 @@
 import { exchange, type Exchange } from '../../device/exchange.ts';
 import type { CardReader } from '../../device/reader.ts';
-import { fromHex, toHex } from '../card/hex.ts';
+import { toHex } from '../card/hex.ts';
 import { anTrim, cnDigits, gbkDecode } from '../card/codec.ts';
 import { chipSerialFromAtr } from '../card/atr.ts';
 import { findTag } from '../card/tlv.ts';
-import { describeSw, swHex } from '../card/status-words.ts';
 import { parseProfile, ProfileError, type CardProfile, type CardProfileInput } from '../card/profile.ts';
+import { announcedAlgorithm, readRecord, SELECT_DEBIT, SELECT_SSSE, swTextPlain } from './card-commands.ts';
 import { checkCardNumber } from '../rules/card-number.ts';
 import { checkPan, luhnCheckDigit } from '../rules/luhn.ts';
 import { idCheckChar, isValidDate } from '../rules/ssn.ts';
@@ -50,9 +50,6 @@ export interface Recording {
   parsed: CardProfile;
 }
 
-const SELECT_SSSE = fromHex('00A404000F7378312E73682EC9E7BBE1B1A3D5CF');
-const SELECT_DEBIT = fromHex('00A4040008A000000333010101');
-
 const ymdToIso = (d: string) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`;
 
 function dateOf(value: Uint8Array | undefined): string | null {
@@ -90,7 +87,7 @@ async function readRecords(
   const records: Uint8Array[] = [];
   let firstSw = 0x9000;
   for (let n = 1; n <= max; n++) {
-    const r = await exchange(reader, Uint8Array.of(0x00, 0xb2, n, (sfi << 3) | 0x04, 0x00));
+    const r = await exchange(reader, readRecord(n, { sfi }));
     if (n === 1) firstSw = r.sw;
     if (r.sw !== 0x9000) break;
     records.push(r.data);
@@ -108,10 +105,7 @@ function byTag(records: readonly (Uint8Array | null)[]): Map<number, Uint8Array>
   return m;
 }
 
-const swText = (r: Exchange | number) => {
-  const sw = typeof r === 'number' ? r : r.sw;
-  return `${swHex(sw)} ${describeSw(sw)}`;
-};
+const swText = (r: Exchange | number) => swTextPlain(typeof r === 'number' ? r : r.sw);
 
 /** A mainland-format SSN for placeholder holder data: area ‖ birth date ‖ 001 ‖ check. */
 function placeholderSsn(area: string, birthDate: string): string {
@@ -142,12 +136,12 @@ export async function recordCard(reader: CardReader, options: RecordOptions = {}
     );
   }
   const fci = select.data;
-  const alg = findTag(fci, 0x9f0c);
+  const announced = announcedAlgorithm(fci);
   let algorithm: '3des' | 'sm4' = '3des';
-  if (alg && alg.length === 3 && alg[2] === 0x03) {
+  if (announced === 'sm4') {
     algorithm = 'sm4';
     read.push('algorithm');
-  } else if (alg && alg.length === 3 && alg[2] === 0x02) {
+  } else if (announced === 'ssf33') {
     algorithm = placeholder('algorithm', '3des');
     notRead.push({ item: 'algorithm', reason: 'the card uses SSF33 (9F0C = 02), which the simulator lacks' });
   } else read.push('algorithm'); // 01 or absent: DES/3DES (card-reference.md §1)
@@ -155,7 +149,7 @@ export async function recordCard(reader: CardReader, options: RecordOptions = {}
   // EF05 by SFI and record number: free read on every generation (§2, §3).
   const ef05Raw: (Uint8Array | null)[] = [];
   for (let n = 1; n <= 7; n++) {
-    const r = await exchange(reader, Uint8Array.of(0x00, 0xb2, n, 0x2c, 0x00));
+    const r = await exchange(reader, readRecord(n, { sfi: 5 }));
     ef05Raw.push(r.sw === 0x9000 ? r.data : null);
     if (r.sw !== 0x9000) notRead.push({ item: `EF05 record ${n}`, reason: swText(r) });
   }
