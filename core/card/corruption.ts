@@ -1,6 +1,7 @@
 import type { VirtualCard } from './virtual-card.ts';
 import { parseApdu } from './apdu.ts';
 import { SSSE_AID } from './layout.ts';
+import { seededRandom } from '../random.ts';
 
 /**
  * A damaged chip or a bad contact: the DATA of some records of EF05 (card information) or
@@ -48,15 +49,9 @@ export function corruptRecordData(data: Uint8Array, mode: RecordCorruption['mode
     case 'truncate':
       return data.slice(0, 1);
     case 'garbage': {
-      const out = new Uint8Array(data.length);
-      let x = 0x9e3779b9 ^ data.length;
-      for (let i = 0; i < out.length; i++) {
-        // xorshift32: noise that is the same every time
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        out[i] = x & 0xff;
-      }
+      // Noise that is the same every time: the project's one seeded PRNG, seeded by the length.
+      const next = seededRandom(0x9e3779b9 ^ data.length);
+      const out = Uint8Array.from({ length: data.length }, () => Math.floor(next() * 256));
       if (out[0] === data[0]) out[0] = data[0]! ^ 0xff;
       return out;
     }

@@ -8,7 +8,7 @@
 import { hashSecret } from '../../card/pin.ts';
 import type { Bilingual, LifecycleEvent } from '../../../state-machines/card-lifecycle.machine.ts';
 import { onVirtualCard } from '../pin-services.ts';
-import { reloadPin } from '../reload-pin.ts';
+import { reloadPin } from '../../terminal/card-commands.ts';
 import { progressFields, unknownCard, type CounterContext } from './context.ts';
 import { profileOf } from './queries.ts';
 import type { ActivateInput, ActivateOk, CounterResult } from './types.ts';
