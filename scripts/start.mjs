@@ -90,14 +90,16 @@ async function startBrowserHost() {
     console.log(`port ${port} is in use; using a free one`);
     host = await startWebHost({ dbPath, port: 0, pcsc: nodePcsc, ...choice });
   }
-  console.log(`社保卡终端实验室 SSCard Lab — open ${host.url}`);
-  console.log(`ledger: ${dbPath} · ${describeHostChoice(choice)} · loopback only · Ctrl-C stops`);
+  // Handlers first: a Ctrl-C sent as soon as the line below appears must stop the host cleanly,
+  // not kill it with the signal's default action.
   const stop = async () => {
     await host.close();
     process.exit(0);
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  console.log(`社保卡终端实验室 SSCard Lab — open ${host.url}`);
+  console.log(`ledger: ${dbPath} · ${describeHostChoice(choice)} · loopback only · Ctrl-C stops`);
 }
 
 /** How to fetch the binary: newer electron packages ship an install-electron command. */

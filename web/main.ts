@@ -46,11 +46,13 @@ try {
 }
 const dbPath = values.db ?? defaultDbPath();
 const host = await startWebHost({ dbPath, port, pcsc: nodePcsc, ...choice });
-console.log(`社保卡终端实验室 SSCard Lab — open ${host.url}`);
-console.log(`ledger: ${dbPath} · ${describeHostChoice(choice)} · loopback only · Ctrl-C stops`);
+// Handlers first: a Ctrl-C sent as soon as the line below appears must stop the host cleanly,
+// not kill it with the signal's default action.
 const stop = async () => {
   await host.close();
   process.exit(0);
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
+console.log(`社保卡终端实验室 SSCard Lab — open ${host.url}`);
+console.log(`ledger: ${dbPath} · ${describeHostChoice(choice)} · loopback only · Ctrl-C stops`);
