@@ -44,7 +44,8 @@ export async function startWebHostChild(dbPath: string): Promise<WebHostChild> {
     );
     const check = () => {
       const m = /open http:\/\/127\.0\.0\.1:(\d+)\/#token=([\w-]+)/.exec(out);
-      if (m) {
+      // Both start-up lines printed: anything after them is the host reacting to the test.
+      if (m && /Ctrl-C stops\n/.test(out)) {
         clearTimeout(timer);
         child.stdout!.off('data', check);
         resolve(m);

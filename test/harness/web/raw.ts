@@ -38,13 +38,16 @@ export function rawExchange(port: number, chunks: Buffer[], waitMs = 1_000): Pro
 }
 
 /** The request that opens the Api's WebSocket, as the renderer's browser sends it. */
-export function upgradeRequest(host: { port: number; token: string; origin: string }): Buffer {
+export function upgradeRequest(
+  host: { port: number; token: string; origin: string },
+  key: Buffer = randomBytes(16),
+): Buffer {
   return Buffer.from(
     `GET /api?token=${host.token} HTTP/1.1\r\n` +
       `Host: 127.0.0.1:${host.port}\r\n` +
       `Origin: ${host.origin}\r\n` +
       'Upgrade: websocket\r\nConnection: Upgrade\r\n' +
-      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
+      `Sec-WebSocket-Key: ${key.toString('base64')}\r\n` +
       'Sec-WebSocket-Version: 13\r\n\r\n',
   );
 }
