@@ -22,27 +22,34 @@ export const PHOTO_MAX_BYTES = 2 * 1024 * 1024;
  */
 export const API_MESSAGE_MAX_BYTES = 4 * 1024 * 1024;
 
-/** 2097152 → "2.0 MB" (binary megabytes, as file managers show them). */
+/** 2097152 → "2 MB", 8808038 → "8.4 MB" (binary megabytes, as file managers show them). */
 export function megabytes(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  const mb = bytes / (1024 * 1024);
+  return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
+}
+
+/** A file's size for a refusal: in bytes when megabytes would round it to the limit itself. */
+function sizeOf(bytes: number, limit: number, lang: 'zh' | 'en'): string {
+  if (bytes - limit >= 0.05 * 1024 * 1024) return megabytes(bytes);
+  return `${bytes.toLocaleString('en-US')} ${lang === 'zh' ? '字节' : 'bytes'}`;
 }
 
 /** The operator's message for a photo file over the limit, in both languages. */
 export function photoTooLarge(bytes: number): { zh: string; en: string } {
   return {
     zh:
-      `相片文件过大：${megabytes(bytes)}，上限 ${megabytes(PHOTO_MAX_BYTES)}。` +
-      '社保卡相片须为 358×441 像素的 JPG 证件照（通常几十 KB），相机或手机原图不能直接使用（R8）',
+      `相片文件过大：${sizeOf(bytes, PHOTO_MAX_BYTES, 'zh')}，上限 ${megabytes(PHOTO_MAX_BYTES)}。` +
+      '社保卡相片须为 358×441 像素的 JPG 证件照（通常几十 KB），相机或手机原图不能直接使用',
     en:
-      `The photo file is too large: ${megabytes(bytes)}, the limit is ${megabytes(PHOTO_MAX_BYTES)}. ` +
-      "The card takes a 358×441-pixel JPG ID photo (usually tens of KB), not a camera's or phone's original (R8)",
+      `The photo file is too large: ${sizeOf(bytes, PHOTO_MAX_BYTES, 'en')}, the limit is ${megabytes(PHOTO_MAX_BYTES)}. ` +
+      "The card takes a 358×441-pixel JPG ID photo (usually tens of KB), not a camera's or phone's original",
   };
 }
 
 /** The message for a call too large to send to the web host, in both languages. */
 export function messageTooLarge(method: string, bytes: number): { zh: string; en: string } {
   return {
-    zh: `${method} 的数据过大：${megabytes(bytes)}，终端每次最多接收 ${megabytes(API_MESSAGE_MAX_BYTES)}，未发送`,
-    en: `${method}: too much data to send (${megabytes(bytes)}); the till takes at most ${megabytes(API_MESSAGE_MAX_BYTES)} per call. Nothing was sent`,
+    zh: `${method} 的数据过大：${sizeOf(bytes, API_MESSAGE_MAX_BYTES, 'zh')}，终端每次最多接收 ${megabytes(API_MESSAGE_MAX_BYTES)}，未发送`,
+    en: `${method}: too much data to send (${sizeOf(bytes, API_MESSAGE_MAX_BYTES, 'en')}); the till takes at most ${megabytes(API_MESSAGE_MAX_BYTES)} per call. Nothing was sent`,
   };
 }
