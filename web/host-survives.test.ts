@@ -124,4 +124,64 @@ describe('the web host refuses bad input and stays up', () => {
       c.ws.terminate();
     }
   });
+
+  it('answers the other faults the table in docs/security.md names: 403, 400, BAD_ARGUMENTS for binary, 1002, 1009 on a declared length', async () => {
+    const noToken = await rawExchange(host.port, [
+      Buffer.from(
+        `GET /api HTTP/1.1\r\nHost: 127.0.0.1:${host.port}\r\nOrigin: ${host.origin}\r\n` +
+          'Upgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      ),
+    ]);
+    expect(statusOf(noToken.data)).toBe('403');
+    const badKey = await rawExchange(host.port, [
+      Buffer.from(
+        `GET /api?token=${host.token} HTTP/1.1\r\nHost: 127.0.0.1:${host.port}\r\nOrigin: ${host.origin}\r\n` +
+          'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      ),
+    ]);
+    expect(statusOf(badKey.data)).toBe('400');
+
+    const closeCodeAfter = async (...frames: Buffer[]) => {
+      const raw = await openRawApi(host);
+      for (const f of frames) raw.socket.write(f);
+      const until = Date.now() + 5_000;
+      while (!raw.closed() && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      raw.socket.destroy();
+      const all = serverFrames(raw.received());
+      const close = all.find((f) => f.opcode === OP.close);
+      return { code: close ? closeCode(close.payload) : null, frames: all };
+    };
+    const call = Buffer.from('{"id":1,"method":"listCards","args":{}}');
+    expect((await closeCodeAfter(frame({ opcode: OP.text, payload: call, mask: false }))).code).toBe(1002);
+    expect((await closeCodeAfter(frame({ opcode: 3, payload: call }))).code).toBe(1002);
+    expect((await closeCodeAfter(frame({ opcode: OP.text, payload: call, rsv: 4 }))).code).toBe(1002);
+    expect((await closeCodeAfter(frame({ opcode: OP.continuation, payload: call }))).code).toBe(1002);
+    expect((await closeCodeAfter(frame({ opcode: OP.ping, payload: Buffer.alloc(126) }))).code).toBe(1002);
+    expect(
+      (await closeCodeAfter(frame({ opcode: OP.ping, payload: Buffer.alloc(1), fin: false }))).code,
+    ).toBe(1002);
+    // A frame that only declares 2^40 bytes is refused on its header, before any payload.
+    expect(
+      (await closeCodeAfter(frame({ opcode: OP.text, payload: Buffer.alloc(10), declaredLength: 2 ** 40 })))
+        .code,
+    ).toBe(1009);
+
+    // A binary frame is answered, and the connection stays for the next call.
+    const raw = await openRawApi(host);
+    raw.socket.write(frame({ opcode: OP.binary, payload: call }));
+    raw.socket.write(frame({ opcode: OP.text, payload: call }));
+    const until = Date.now() + 5_000;
+    while (serverFrames(raw.received()).filter((f) => f.opcode === OP.text).length < 2 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 10));
+    raw.socket.destroy();
+    const replies = serverFrames(raw.received())
+      .filter((f) => f.opcode === OP.text)
+      .map(
+        (f) =>
+          JSON.parse(f.payload.toString()) as { id: unknown; error?: { code: string }; result?: unknown },
+      );
+    expect(replies[0]).toMatchObject({ id: null, error: { code: 'BAD_ARGUMENTS' } });
+    expect(replies.find((r) => r.id === 1)?.result).toBeDefined();
+  });
 });
