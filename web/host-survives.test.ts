@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { API_MESSAGE_MAX_BYTES, PHOTO_MAX_BYTES } from '../renderer/upload-limits.ts';
+import { WEB_HOST_MAX_CONNECTIONS } from './server.ts';
 import {
   apiClient,
   normalSession,
@@ -183,5 +185,19 @@ describe('the web host refuses bad input and stays up', () => {
       );
     expect(replies[0]).toMatchObject({ id: null, error: { code: 'BAD_ARGUMENTS' } });
     expect(replies.find((r) => r.id === 1)?.result).toBeDefined();
+  });
+
+  it('a flood of more connections than it takes at once is cut off at the door, then it serves again', async () => {
+    const sockets: Socket[] = [];
+    for (let i = 0; i < WEB_HOST_MAX_CONNECTIONS + 100; i++) {
+      const s = connect(host.port, '127.0.0.1');
+      s.on('error', () => {});
+      sockets.push(s);
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+    const refused = sockets.filter((s) => s.destroyed).length;
+    for (const s of sockets) s.destroy();
+    expect(refused).toBeGreaterThanOrEqual(100);
+    await new Promise((r) => setTimeout(r, 200));
   });
 });

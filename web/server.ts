@@ -29,6 +29,9 @@ export interface WebHost {
 /** The host only listens on loopback: it is a local till, not a network service. */
 export const WEB_HOST_ADDRESS = '127.0.0.1';
 
+/** Connections open at once (page loads and WebSockets together); more are closed on arrival. */
+export const WEB_HOST_MAX_CONNECTIONS = 256;
+
 export function contentSecurityPolicy(origin: string): string {
   const ws = origin.replace(/^http/, 'ws');
   return [
@@ -127,6 +130,9 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   // A slow or silent client cannot hold a request open for long (Node's defaults are minutes).
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  // A local till has a tab or two open; a flood of connections is cut off at the door instead
+  // of running the process out of file descriptors.
+  server.maxConnections = WEB_HOST_MAX_CONNECTIONS;
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: API_MESSAGE_MAX_BYTES });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -164,6 +170,9 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     await core.close();
     throw e;
   }
+  // Once listening, a failure to accept one connection (out of descriptors, say) is that
+  // connection's: the host reports it and goes on.
+  server.on('error', (e) => console.error(`web host: ${e.message}`));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   origin = `http://${WEB_HOST_ADDRESS}:${port}`;
