@@ -1,8 +1,11 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { createCore, toFailure, type Core, type CoreOptions } from '../core/api/create-core.ts';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { createCore, type Core, type CoreOptions } from '../core/api/create-core.ts';
 import { buildRenderer, type RendererBundle } from '../renderer/build.ts';
+import { API_MESSAGE_MAX_BYTES } from '../renderer/upload-limits.ts';
+import { serveApi } from './api-session.ts';
 
 export interface WebHostOptions extends CoreOptions {
   /** 0 picks a free port. */
@@ -26,6 +29,9 @@ export interface WebHost {
 /** The host only listens on loopback: it is a local till, not a network service. */
 export const WEB_HOST_ADDRESS = '127.0.0.1';
 
+/** Connections open at once (page loads and WebSockets together); more are closed on arrival. */
+export const WEB_HOST_MAX_CONNECTIONS = 256;
+
 export function contentSecurityPolicy(origin: string): string {
   const ws = origin.replace(/^http/, 'ws');
   return [
@@ -39,6 +45,29 @@ export function contentSecurityPolicy(origin: string): string {
     "form-action 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
+}
+
+/**
+ * The path of a request target, or null when it is not one this host serves: only the
+ * origin form (`/path?query`, RFC 9112 §3.2.1) that browsers send to a server; an absolute
+ * URL (`GET http://[ HTTP/1.1`), `*`, `//other-host/…` or anything unparsable is a 400.
+ */
+export function requestTarget(raw: string | undefined): URL | null {
+  if (!raw || !raw.startsWith('/') || raw.startsWith('//')) return null;
+  try {
+    const url = new URL(raw, 'http://127.0.0.1');
+    return url.host === '127.0.0.1' ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Answers a socket that will not become a WebSocket, then closes it; never throws. */
+function refuseUpgrade(socket: Duplex, status: '400 Bad Request' | '403 Forbidden'): void {
+  if (socket.destroyed) return;
+  socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () =>
+    socket.destroy(),
+  );
 }
 
 function sameToken(given: string | null, token: string): boolean {
@@ -60,75 +89,76 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   let allowedHosts = new Set<string>();
 
   const server: Server = createServer((req, res) => {
-    // DNS rebinding: a page served from another name that resolves to 127.0.0.1 is refused.
-    if (!allowedHosts.has(req.headers.host ?? '')) {
-      res.writeHead(421, { 'content-type': 'text/plain' }).end('misdirected request');
-      return;
+    try {
+      // DNS rebinding: a page served from another name that resolves to 127.0.0.1 is refused.
+      if (!allowedHosts.has(req.headers.host ?? '')) {
+        res.writeHead(421, { 'content-type': 'text/plain' }).end('misdirected request');
+        return;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD' }).end();
+        return;
+      }
+      const target = requestTarget(req.url);
+      if (!target) {
+        res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('bad request target');
+        return;
+      }
+      const path = target.pathname;
+      const name = path === '/' ? 'index.html' : path.slice(1);
+      const file = bundle.files.get(name);
+      if (!file) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': file.contentType,
+        'content-security-policy': contentSecurityPolicy(origin),
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-resource-policy': 'same-origin',
+        'cache-control': 'no-store',
+      });
+      res.end(req.method === 'HEAD' ? undefined : file.body);
+    } catch {
+      // Nothing above should throw; if it does, this request fails, not the host.
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' });
+      res.end('internal error');
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return;
-    }
-    const path = new URL(req.url ?? '/', origin).pathname;
-    const name = path === '/' ? 'index.html' : path.slice(1);
-    const file = bundle.files.get(name);
-    if (!file) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
-    res.writeHead(200, {
-      'content-type': file.contentType,
-      'content-security-policy': contentSecurityPolicy(origin),
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'cross-origin-opener-policy': 'same-origin',
-      'cross-origin-resource-policy': 'same-origin',
-      'cache-control': 'no-store',
-    });
-    res.end(req.method === 'HEAD' ? undefined : file.body);
   });
+  // A slow or silent client cannot hold a request open for long (Node's defaults are minutes).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  // A local till has a tab or two open; a flood of connections is cut off at the door instead
+  // of running the process out of file descriptors.
+  server.maxConnections = WEB_HOST_MAX_CONNECTIONS;
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
-  server.on('upgrade', (req: IncomingMessage, socket, head) => {
-    const url = new URL(req.url ?? '/', origin);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: API_MESSAGE_MAX_BYTES });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // The socket is ours until ws takes it: a reset by the client must not become an
+    // unhandled 'error' event.
+    socket.on('error', () => socket.destroy());
+    const target = requestTarget(req.url);
+    if (!target || req.method !== 'GET') {
+      refuseUpgrade(socket, '400 Bad Request');
+      return;
+    }
     const okHost = allowedHosts.has(req.headers.host ?? '');
     const okOrigin =
       req.headers.origin !== undefined && allowedHosts.has(req.headers.origin.replace(/^https?:\/\//, ''));
-    if (url.pathname !== '/api' || !okHost || !okOrigin || !sameToken(url.searchParams.get('token'), token)) {
-      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
-      socket.destroy();
+    if (
+      target.pathname !== '/api' ||
+      !okHost ||
+      !okOrigin ||
+      !sameToken(target.searchParams.get('token'), token)
+    ) {
+      refuseUpgrade(socket, '403 Forbidden');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws));
+    // ws answers 400 itself for a handshake it cannot accept (key, version, headers).
+    wss.handleUpgrade(req, socket, head, (ws) => serveApi(core, ws));
   });
-
-  const serve = (ws: WebSocket) => {
-    const off = core.subscribe((event) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event }));
-    });
-    ws.on('close', off);
-    ws.on('message', async (raw) => {
-      let msg: { id?: unknown; method?: unknown; args?: unknown };
-      try {
-        msg = JSON.parse(String(raw)) as typeof msg;
-      } catch {
-        ws.send(
-          JSON.stringify({
-            id: null,
-            error: { code: 'BAD_ARGUMENTS', zh: '消息不是 JSON', en: 'message is not JSON' },
-          }),
-        );
-        return;
-      }
-      const id = typeof msg.id === 'number' || typeof msg.id === 'string' ? msg.id : null;
-      try {
-        const result = await core.call(msg.method, msg.args);
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, result: result ?? null }));
-      } catch (e) {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, error: toFailure(e) }));
-      }
-    });
-  };
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -140,6 +170,9 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     await core.close();
     throw e;
   }
+  // Once listening, a failure to accept one connection (out of descriptors, say) is that
+  // connection's: the host reports it and goes on.
+  server.on('error', (e) => console.error(`web host: ${e.message}`));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   origin = `http://${WEB_HOST_ADDRESS}:${port}`;

@@ -14,6 +14,7 @@ import {
   type ApplyForm,
 } from './application-form.ts';
 import { failureOutcome, useAction } from './outcome.ts';
+import { PHOTO_MAX_BYTES, megabytes, photoTooLarge } from '../../upload-limits.ts';
 import type { SectionProps } from './section-props.ts';
 
 /**
@@ -34,6 +35,8 @@ export function Apply({
   const [problems, setProblems] = useState<ApplicationIssue[]>([]);
   const [photo, setPhoto] = useState<{ base64: string; dataUrl: string; name: string } | null>(null);
   const [photoCheck, setPhotoCheck] = useState<ResultOf<'counterCheckPhoto'> | null>(null);
+  /** A file refused before it was read: over the upload limit. */
+  const [tooLarge, setTooLarge] = useState<{ zh: string; en: string; name: string } | null>(null);
   const [ssn, setSsn] = useState<ResultOf<'counterSsnFromDocument'> | null>(null);
   const [issued, setIssued] = useState<string | null>(null);
 
@@ -76,8 +79,18 @@ export function Apply({
   const onPhoto = async (e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0];
     setPhotoCheck(null);
+    setTooLarge(null);
     if (!file) {
       setPhoto(null);
+      return;
+    }
+    if (file.size > PHOTO_MAX_BYTES) {
+      // Refused before it is read or sent: the card takes a 358×441 ID photo, never this much.
+      const why = photoTooLarge(file.size);
+      setPhoto(null);
+      setTooLarge({ ...why, name: file.name });
+      setOutcome({ ok: false, rule: 'R8', ...why });
+      e.target.value = '';
       return;
     }
     try {
@@ -162,6 +175,7 @@ export function Apply({
             setProblems([]);
             setPhoto(null);
             setPhotoCheck(null);
+            setTooLarge(null);
             setSsn(null);
           }}
         >
@@ -330,16 +344,21 @@ export function Apply({
                       />
                     </label>
                     <div className="muted small file-name">
-                      {photo ? photo.name : t('未选择文件', 'no file chosen')}
+                      {photo ? photo.name : (tooLarge?.name ?? t('未选择文件', 'no file chosen'))}
                     </div>
                   </div>
                 </div>
                 <div className="muted small">
                   {t(
-                    'JPG，358×441 像素，彩色，白底（R8）',
-                    'JPG, 358×441 pixels, colour, white background (R8)',
+                    `JPG，358×441 像素，彩色，白底（R8）；文件不超过 ${megabytes(PHOTO_MAX_BYTES)}`,
+                    `JPG, 358×441 pixels, colour, white background (R8); file at most ${megabytes(PHOTO_MAX_BYTES)}`,
                   )}
                 </div>
+                {tooLarge && (
+                  <div className="field-problem" data-testid="apply-photo-too-large">
+                    <span className="rule-badge">R8</span> {bi(tooLarge)}
+                  </div>
+                )}
                 {photoCheck && (
                   <div data-testid="apply-photo-check">
                     {photoCheck.ok ? (
