@@ -15,6 +15,9 @@ export default defineConfig({
       'electron/**/*.test.ts',
     ],
     testTimeout: 30_000,
+    // Set-up and clean-up hooks start and stop servers and databases; on a loaded 2-core
+    // machine that takes longer than Vitest's 10 s default.
+    hookTimeout: 60_000,
     pool: 'forks',
     globalSetup: ['e2e/global-setup.ts'],
   },
