@@ -70,8 +70,11 @@ describe('the virtual PIN pad', () => {
       asked.push(`${req.functionName}:${req.prompt}`);
       setTimeout(() => l.pad.enter('258014'), 5);
     });
+    const done: unknown[] = [];
+    l.pad.on('done', (req: { prompt: string }, how: string) => done.push(`${req.prompt}:${how}`));
     expect((await verify(l)).code).toBe(0);
     expect(asked).toEqual(['iVerifyPIN:pin']);
+    expect(done).toEqual(['pin:entered']);
   });
 
   it('refuses to queue an entry that is not digits or CANCEL, naming its position and queuing nothing', () => {
