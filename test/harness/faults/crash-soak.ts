@@ -49,7 +49,7 @@ import {
 } from './crash-soak-plan.ts';
 import { PendingReversals } from '../../../core/pos/pending-reversals.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('./crash-soak-child.ts', import.meta.url));
 
 export type KillKind = 'point' | 'timer' | 'none';

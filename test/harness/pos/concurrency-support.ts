@@ -24,7 +24,7 @@ import { hostRecordFromColumns } from '../../../core/host/split.ts';
 import type { HostRecord, PaymentMethod, PaymentSplit } from '../../../core/host/types.ts';
 import { businessDate, type Clock } from '../../../core/time.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const WORKER = fileURLToPath(new URL('./concurrency-worker.ts', import.meta.url));
 
 /** 10:00 in Beijing: every payment of a run falls on this business day. */
