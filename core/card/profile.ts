@@ -140,6 +140,10 @@ const profileObject = z
   })
   .strict();
 
+/** Control characters (C0, DEL, C1): never in a name or a label. */
+const CONTROL = /\p{Cc}/u;
+const CONTROL_PROBLEM = 'must not contain control characters (NUL, line breaks, tabs…)';
+
 export const cardProfileSchema = profileObject.superRefine((p, ctx) => {
   const add = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
 
@@ -167,17 +171,30 @@ export const cardProfileSchema = profileObject.superRefine((p, ctx) => {
     }
   }
 
-  try {
-    const bytes = gbkEncode(p.holder.name);
-    const max = p.generation === 1 ? 30 : 50;
-    if (bytes.length > max) {
-      add(
-        ['holder', 'name'],
-        `is ${bytes.length} bytes in GBK; a gen ${p.generation} card holds at most ${max}`,
-      );
+  // A control character (NUL, a line break, a tab…) is never part of a name: it would cut the
+  // name short in C reader programs, split receipt and report lines, and is no GBK text a
+  // card's tag 09 may hold.
+  for (const [path, text] of [
+    [['holder', 'name'], p.holder.name],
+    [['label'], p.label],
+    [['labelEn'], p.labelEn ?? ''],
+  ] as const) {
+    if (CONTROL.test(text)) add([...path], CONTROL_PROBLEM);
+  }
+  // The name's length in GBK means nothing once it has a control character (reported above).
+  if (!CONTROL.test(p.holder.name)) {
+    try {
+      const bytes = gbkEncode(p.holder.name);
+      const max = p.generation === 1 ? 30 : 50;
+      if (bytes.length > max) {
+        add(
+          ['holder', 'name'],
+          `is ${bytes.length} bytes in GBK; a gen ${p.generation} card holds at most ${max}`,
+        );
+      }
+    } catch (e) {
+      add(['holder', 'name'], e instanceof EncodingError ? e.message : String(e));
     }
-  } catch (e) {
-    add(['holder', 'name'], e instanceof EncodingError ? e.message : String(e));
   }
 
   if (p.pinTriesLeft !== undefined && p.pinTriesLeft > p.pinRetryLimit) {
