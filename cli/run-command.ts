@@ -1,5 +1,5 @@
 import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { EXIT, InputError, UsageError, type CliIo } from './io.ts';
 import { parse } from './args.ts';
 import { findScenarioFiles, formatIssue } from '../core/scenario/load.ts';
@@ -53,18 +53,26 @@ function kindOf(path: string): 'file' | 'folder' | 'other' | 'none' {
   }
 }
 
-/** Creates `dir` (and its parents) and proves a file can be written in it, or says why not. */
-function writableFolder(option: string, dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new InputError(`--${option}: cannot create the folder ${dir} (${codeOf(e)})`);
+/**
+ * Proves that `dir` could be made (if absent) and written, without making it: the nearest
+ * existing folder on its path must be a folder one can write in (a probe file is written there
+ * and removed). Nothing is left behind when the run then writes nothing.
+ */
+function writableFolder(option: string, given: string, dir: string): void {
+  let at = resolve(dir);
+  for (;;) {
+    const kind = kindOf(at);
+    if (kind === 'folder') break;
+    if (kind !== 'none') throw new InputError(`--${option} ${given}: ${at} is not a folder`);
+    const up = dirname(at);
+    if (up === at) throw new InputError(`--${option} ${given}: no folder of it exists`);
+    at = up;
   }
-  const probe = join(dir, `.sscard-probe-${process.pid}`);
+  const probe = join(at, `.sscard-probe-${process.pid}`);
   try {
     writeFileSync(probe, '', { flag: 'wx' });
   } catch (e) {
-    throw new InputError(`--${option}: cannot write in the folder ${dir} (${codeOf(e)})`);
+    throw new InputError(`--${option} ${given}: cannot write in the folder ${at} (${codeOf(e)})`);
   } finally {
     rmSync(probe, { force: true });
   }
@@ -81,19 +89,17 @@ export function checkJunitPath(file: string): void {
       `--junit ${file}: is a folder; give the report's file name, e.g. ${join(file, 'junit.xml')}`,
     );
   if (kind === 'other') throw new InputError(`--junit ${file}: is not a regular file`);
-  if (kindOf(dirname(file)) === 'file' || kindOf(dirname(file)) === 'other')
-    throw new InputError(`--junit ${file}: ${dirname(file)} is not a folder`);
-  writableFolder('junit', dirname(file));
+  writableFolder('junit', file, dirname(file));
 }
 
-/** --trace names a folder (made if absent) that can be written; a file there is refused. */
+/** --trace names a folder (made when the first trace is written) that can be written; a file there is refused. */
 export function checkTraceDir(dir: string): void {
   const kind = kindOf(dir);
   if (kind === 'file' || kind === 'other')
     throw new InputError(
       `--trace ${dir}: is a file; give a folder (each scenario's trace goes to <folder>/<suite>/<scenario>.trace.txt)`,
     );
-  writableFolder('trace', dir);
+  writableFolder('trace', dir, dir);
 }
 
 /** Writes `text` to `file` whole or not at all: a temporary file in the same folder, renamed. */
