@@ -3,7 +3,8 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { EXIT, InputError, UsageError, type CliIo } from './io.ts';
 import { dbPathOf, parse, requireString } from './args.ts';
 import { resolveCard } from '../core/card/wallet.ts';
-import { ProfileError, type CardProfile } from '../core/card/profile.ts';
+import { ProfileError, stripBom, type CardProfile } from '../core/card/profile.ts';
+import { jsonSyntaxProblem } from '../core/card/json-error.ts';
 import { openCardStore } from '../core/ledger/card-store.ts';
 import { BankCounter, DEFAULT_BRANCH, type AdvanceEvent } from '../core/bank/counter.ts';
 import { validateApplication } from '../core/bank/application.ts';
@@ -224,10 +225,12 @@ function readJsonFile(file: string): unknown {
       `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot read'}`,
     );
   }
+  const json = stripBom(text);
   try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
+    return JSON.parse(json);
+  } catch {
+    // Worded by position only: the file's bytes never reach the message.
+    throw new InputError(`${file}: ${jsonSyntaxProblem(json)}`);
   }
 }
 

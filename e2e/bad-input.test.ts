@@ -222,6 +222,16 @@ const ROWS: Row[] = [
         profile((p) => (p.holder.name = '陈𠀀')),
         /: holder\.name: .*GBK/,
       ],
+      [
+        'holder name with a NUL',
+        profile((p) => (p.holder.name = '陈\u0000明')),
+        /: holder\.name: must not contain control characters/,
+      ],
+      [
+        'not JSON at all (its bytes never echoed)',
+        'root:x:0:0:root:/root:/bin/bash\n',
+        /card\.json: line 1, column 1: not valid JSON \(expected a value/,
+      ],
       ['id with SQL metacharacters', profile((p) => (p.id = `x${SQL}`)), /: id: must be lowercase/],
       [
         'balance over 2^53 fen',
@@ -332,6 +342,31 @@ const ROWS: Row[] = [
         /scenario\.yaml:4:\d+: steps\[0\]\.counter\.old: must be the old PIN as six digits in quotes/,
       ],
       ['unknown card', scenario('  - insert\n', `card: x${SQL}`), /scenario\.yaml:2:7: card: /],
+      [
+        'YAML alias bomb',
+        scenario(
+          '  - insert\n',
+          [
+            'card: gen3-active',
+            'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]',
+            ...Array.from(
+              { length: 8 },
+              (_, i) => `a${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(', ')}]`,
+            ),
+          ].join('\n'),
+        ),
+        /scenario\.yaml:4:\d+: YAML: its aliases \(\*name\) expand too far/,
+      ],
+      [
+        'card: a file that is not a card file',
+        scenario('  - insert\n', 'card: /etc/passwd'),
+        /scenario\.yaml:2:7: card: card file \/etc\/passwd: a card profile file must end in \.json/,
+      ],
+      [
+        "card: a .json outside the scenario's folder",
+        scenario('  - insert\n', 'card: ../../../../../../../../etc/x.json'),
+        /scenario\.yaml:2:7: card: card file .*x\.json is outside the scenario's folder/,
+      ],
       [
         'inline card with a bad SSN',
         scenario(

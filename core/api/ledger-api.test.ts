@@ -114,6 +114,28 @@ describe('settlement, closeDay, reconcile', () => {
     await badArgs('closeDay', { date: 'today' }, 'date');
   });
 
+  it('closeDay refuses impossible dates and days that have not begun, in words, never INTERNAL (issue 16)', async () => {
+    for (const bad of ['0000-00-00', '9999-99-99', '2026-02-30', '2026-13-01']) {
+      const f = await failureOf(core.call('closeDay', { date: bad }));
+      expect(f.code, bad).toBe('BAD_ARGUMENTS');
+      expect(JSON.stringify(f), bad).not.toMatch(/SQL|CHECK|constraint|internal/i);
+    }
+    // The clock stands at 2026-03-02 10:00 in Beijing: that day can be closed, the next cannot.
+    for (const future of ['2026-03-03', '2999-01-01']) {
+      const f = await failureOf(core.call('closeDay', { date: future }));
+      expect(f).toMatchObject({ code: 'BAD_ARGUMENTS' });
+      expect(f.en).toBe(
+        `cannot close ${future}: it is after today's business date 2026-03-02 (Beijing time); close a day on or after it`,
+      );
+      expect(f.zh).toContain('晚于今天的营业日 2026-03-02');
+    }
+    expect(await core.api.closeDay({ date: '2026-03-02' })).toMatchObject({ date: '2026-03-02' });
+    expect(await core.api.closeDay({ date: '2026-03-01' })).toMatchObject({ date: '2026-03-01', version: 1 });
+    // Nothing of the refused ones was written.
+    for (const d of ['2026-03-03', '2999-01-01'])
+      expect((await core.api.settlement({ date: d })).closed, d).toBeNull();
+  });
+
   it('with the host unreachable reconciliation is refused in words, not an internal error', async () => {
     await core.api.setHostLink({ link: 'down' });
     const f = await failureOf(core.api.reconcile({}));

@@ -1,10 +1,13 @@
 import { z } from 'zod';
-import { businessDate } from '../time.ts';
+import { businessDate, isValidBusinessDate } from '../time.ts';
 import { ApiError, method } from './define.ts';
 import { TerminalLedgerError } from '../pos/terminal-ledger.ts';
 import { HostError } from '../host/types.ts';
 
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'a date is YYYY-MM-DD' });
+const date = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'a date is YYYY-MM-DD' })
+  .refine(isValidBusinessDate, { message: 'a date is YYYY-MM-DD and a day of the calendar' });
 /**
  * "Now" for an explicit sync: later than any retry time. The queue compares ISO strings, so it
  * must be a four-digit year (the largest Date, year +275760, sorts before '2026-…').
@@ -87,10 +90,20 @@ export const ledgerMethods = {
     z.object({ date: date.optional() }).strict(),
     (ctx, { date: d }) => {
       const ws = ctx.ws();
+      const today = businessDate(ws.pos.clock());
+      const day = d ?? today;
+      // Not a day that has not begun (core/pos/books/settlement.ts): said in both languages.
+      if (day > today)
+        throw new ApiError(
+          'BAD_ARGUMENTS',
+          `不能为 ${day} 日结：晚于今天的营业日 ${today}（北京时间），只能结今天或以前的日子`,
+          `cannot close ${day}: it is after today's business date ${today} (Beijing time); close a day on or after it`,
+        );
       try {
-        return ws.pos.ledger.closeDay(d ?? businessDate(ws.pos.clock()));
+        return ws.pos.ledger.closeDay(day);
       } catch (e) {
-        if (e instanceof TerminalLedgerError) throw new ApiError('CONFLICT', e.message, e.message);
+        if (e instanceof TerminalLedgerError)
+          throw new ApiError(e.code === 'INVALID_DATE' ? 'BAD_ARGUMENTS' : 'CONFLICT', e.message, e.message);
         throw e;
       }
     },

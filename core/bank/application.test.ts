@@ -158,6 +158,12 @@ describe('validateApplication', () => {
     const long = validateApplication({ ...ADULT, name: '阿'.repeat(26) }, CTX);
     expect(long.problems[0]!.en).toContain('50 bytes');
     expect(fields(validateApplication({ ...ADULT, name: '张\n三' }, CTX).problems)).toEqual(['name:R9']);
+    // NUL and the other control characters, anywhere in the name (issue 16).
+    for (const bad of ['张\u0000三', '张三\u0000', '\u0007张三', '张\u009f三', '张\t三']) {
+      const r = validateApplication({ ...ADULT, name: bad }, CTX);
+      expect(fields(r.problems), JSON.stringify(bad)).toEqual(['name:R9']);
+      expect(r.problems[0]!.en).toMatch(/control characters/);
+    }
     // A minority name with the middle dot is fine.
     expect(validateApplication({ ...ADULT, name: '阿卜杜·热合曼' }, CTX).ok).toBe(true);
   });
@@ -189,6 +195,9 @@ describe('validateApplication', () => {
   });
 
   it('R9: a guardian missing one element names just that one; a bad guardian ID is refused', () => {
+    const nul = validateApplication({ ...CHILD, guardian: { ...GUARDIAN, name: '李\u0000四' } }, CTX);
+    expect(fields(nul.problems)).toEqual(['guardian.name:R9']);
+    expect(nul.problems[0]!.en).toMatch(/control characters/);
     const noContact = validateApplication({ ...CHILD, guardian: { ...GUARDIAN, contact: '' } }, CTX);
     expect(fields(noContact.problems)).toEqual(['guardian.contact:R9']);
     const badId = GUARDIAN.docNumber.slice(0, 17) + (GUARDIAN.docNumber.endsWith('0') ? '1' : '0');

@@ -446,6 +446,14 @@ function checkGuardian(app: Application, applicantSsn: string | null, add: Add):
     }
   }
   if (!g) return;
+  if (!blank(g.name) && (g.name !== g.name.trim() || /\p{Cc}/u.test(g.name))) {
+    add(
+      'guardian.name',
+      'R9',
+      '监护人姓名首尾不能有空格，中间不能有换行等控制字符',
+      "The guardian's name cannot start or end with spaces or contain line breaks or other control characters",
+    );
+  }
   if (!blank(g.docType) && !has(DOC_TYPES, g.docType)) {
     add(
       'guardian.docType',

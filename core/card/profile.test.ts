@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadWallet, resolveCard, BUNDLED_CARDS_DIR } from './wallet.ts';
 import {
   parseProfile,
   parseProfileJson,
+  loadProfile,
   ProfileError,
   profileJsonSchema,
   type CardProfileInput,
@@ -103,6 +105,34 @@ describe('profile validation names the bad field', () => {
     expect(problems(p)).toContainEqual(expect.stringMatching(/^holder\.name: '😀' cannot be encoded in GBK/));
     p.holder.name = 'A'.repeat(51);
     expect(problems(p)).toContainEqual(expect.stringMatching(/^holder\.name: is 51 bytes/));
+  });
+  it('a NUL or another control character in the holder name or a label is refused (issue 16)', () => {
+    for (const bad of ['张\u0000三', '张三\u0000', '张\n三', '\u001b[31m张三', '张\u0085三']) {
+      const p = base();
+      p.holder.name = bad;
+      expect(problems(p), JSON.stringify(bad)).toEqual([
+        'holder.name: must not contain control characters (NUL, line breaks, tabs…)',
+      ]);
+    }
+    const p = base();
+    p.label = '三代卡\u0000';
+    expect(problems(p)).toEqual(['label: must not contain control characters (NUL, line breaks, tabs…)']);
+    // Through the file reader too: the JSON escape \u0000 is a NUL all the same.
+    const json = JSON.stringify({ ...base(), holder: { ...base().holder, name: '张\u0000三' } });
+    expect(() => parseProfileJson(json, 'nul.json')).toThrow(
+      'nul.json: holder.name: must not contain control characters (NUL, line breaks, tabs…)',
+    );
+  });
+  it('a profile file with a UTF-8 byte order mark is read as without one (issue 16)', () => {
+    const text = readFileSync(join(BUNDLED_CARDS_DIR, 'gen2.json'), 'utf8');
+    expect(parseProfileJson(`\uFEFF${text}`, 'bom.json')).toEqual(parseProfileJson(text, 'bom.json'));
+    const dir = mkdtempSync(join(tmpdir(), 'sscard-bom-'));
+    const file = join(dir, 'bom.json');
+    writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]));
+    expect(loadProfile(file).generation).toBe(2);
+    expect(resolveCard(file).profile.card.number).toBe(resolveCard('gen2').profile.card.number);
+    // Only at the start: a BOM anywhere else is an error like any stray character.
+    expect(() => parseProfileJson(`{\uFEFF}`, 'x.json')).toThrow(/x\.json: line 1, column 2: not valid JSON/);
   });
   it('R1.1: a gen 1 profile with a financial application is refused', () => {
     const p = {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { jsonSyntaxProblem } from './json-error.ts';
 import { z } from 'zod';
 import { checkCardNumber } from '../rules/card-number.ts';
 import { checkPan } from '../rules/luhn.ts';
@@ -139,6 +140,10 @@ const profileObject = z
   })
   .strict();
 
+/** Control characters (C0, DEL, C1): never in a name or a label. */
+const CONTROL = /\p{Cc}/u;
+const CONTROL_PROBLEM = 'must not contain control characters (NUL, line breaks, tabs…)';
+
 export const cardProfileSchema = profileObject.superRefine((p, ctx) => {
   const add = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
 
@@ -166,17 +171,30 @@ export const cardProfileSchema = profileObject.superRefine((p, ctx) => {
     }
   }
 
-  try {
-    const bytes = gbkEncode(p.holder.name);
-    const max = p.generation === 1 ? 30 : 50;
-    if (bytes.length > max) {
-      add(
-        ['holder', 'name'],
-        `is ${bytes.length} bytes in GBK; a gen ${p.generation} card holds at most ${max}`,
-      );
+  // A control character (NUL, a line break, a tab…) is never part of a name: it would cut the
+  // name short in C reader programs, split receipt and report lines, and is no GBK text a
+  // card's tag 09 may hold.
+  for (const [path, text] of [
+    [['holder', 'name'], p.holder.name],
+    [['label'], p.label],
+    [['labelEn'], p.labelEn ?? ''],
+  ] as const) {
+    if (CONTROL.test(text)) add([...path], CONTROL_PROBLEM);
+  }
+  // The name's length in GBK means nothing once it has a control character (reported above).
+  if (!CONTROL.test(p.holder.name)) {
+    try {
+      const bytes = gbkEncode(p.holder.name);
+      const max = p.generation === 1 ? 30 : 50;
+      if (bytes.length > max) {
+        add(
+          ['holder', 'name'],
+          `is ${bytes.length} bytes in GBK; a gen ${p.generation} card holds at most ${max}`,
+        );
+      }
+    } catch (e) {
+      add(['holder', 'name'], e instanceof EncodingError ? e.message : String(e));
     }
-  } catch (e) {
-    add(['holder', 'name'], e instanceof EncodingError ? e.message : String(e));
   }
 
   if (p.pinTriesLeft !== undefined && p.pinTriesLeft > p.pinRetryLimit) {
@@ -232,35 +250,40 @@ export function parseProfile(value: unknown, source = 'card profile'): CardProfi
   );
 }
 
-/** Position (line:column) of a JSON.parse error, from the offset Node reports. */
-function jsonErrorPosition(text: string, err: Error): string {
-  const m = /position (\d+)/.exec(err.message);
-  if (!m) return '';
-  const offset = Number(m[1]);
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
-  return `line ${line}, column ${column}: `;
+/** A UTF-8 byte order mark at the start (Windows editors write one): not part of the JSON. */
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 export function parseProfileJson(text: string, source = 'card profile'): CardProfile {
   let value: unknown;
+  const json = stripBom(text);
   try {
-    value = JSON.parse(text);
-  } catch (e) {
-    const err = e as Error;
-    throw new ProfileError(source, [
-      { path: '', message: `${jsonErrorPosition(text, err)}not valid JSON (${err.message})` },
-    ]);
+    value = JSON.parse(json);
+  } catch {
+    throw new ProfileError(source, [{ path: '', message: jsonSyntaxProblem(json) }]);
   }
   return parseProfile(value, source);
 }
 
+/** A card profile file is small (the bundled ones are under 1 KiB); a larger one is refused unread. */
+export const MAX_PROFILE_BYTES = 64 * 1024;
+
 export function loadProfile(file: string): CardProfile {
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > MAX_PROFILE_BYTES) {
+      throw new ProfileError(file, [
+        {
+          path: '',
+          message: `file too large (${size} bytes; a card profile is at most ${MAX_PROFILE_BYTES})`,
+        },
+      ]);
+    }
     text = readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof ProfileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new ProfileError(file, [
       { path: '', message: code === 'ENOENT' ? 'file not found' : `cannot read (${code})` },

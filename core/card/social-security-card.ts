@@ -36,11 +36,34 @@ export interface CardSecurityState {
 
 export const KEY_RETRY_LIMIT = 3;
 
+/**
+ * The card's EEPROM when it is shared: several card objects — in other processes, tills,
+ * served cards, app windows — stand for the same physical card and must count its tries as
+ * one card would.
+ */
+export interface SharedCardState {
+  /**
+   * Runs one command exclusively of every other card object on the same stored state, handing
+   * it the state as stored now (never a copy read earlier); what the command passes to
+   * `persist` meanwhile is written in the same exclusive section and is durable when this
+   * returns. Throws when the state cannot be read or the write cannot be made durable: the card
+   * then answers 6581 and its session is as before the command.
+   */
+  exclusively<T>(command: (stored: CardSecurityState) => T): T;
+}
+
 export interface CardOptions {
   /** Previously persisted state (from the ledger); otherwise derived from the profile. */
   state?: CardSecurityState;
   /** Called synchronously with the new state before the card answers. A throw → 6581. */
   persist?: (state: CardSecurityState) => void;
+  /**
+   * Where the state is shared (the ledger, core/ledger/card-store.ts): every command that reads
+   * or changes a counter — VERIFY, CHANGE PIN, PIN UNBLOCK, RELOAD PIN, EXTERNAL AUTHENTICATE —
+   * then decides on the stored state inside `exclusively`, never on the state this object
+   * loaded at open.
+   */
+  shared?: SharedCardState;
   random?: RandomSource;
 }
 
@@ -93,6 +116,7 @@ export class SocialSecurityCard implements ApduCard {
   private readonly refuseInitialPin: boolean;
   private readonly random: RandomSource;
   private readonly persistHook: ((s: CardSecurityState) => void) | undefined;
+  private readonly shared: SharedCardState | undefined;
   private readonly authKey: Uint8Array;
   private readonly pinKey: Uint8Array;
   private readonly mf: Df;
@@ -123,6 +147,7 @@ export class SocialSecurityCard implements ApduCard {
     this.refuseInitialPin = profileRefusesInitialPin(profile);
     this.random = options.random ?? secureRandom;
     this.persistHook = options.persist;
+    this.shared = options.shared;
     this.atr = buildAtr(profile.generation, profile.protocol, profile.card.chipSerial);
     const serial = fromHex(profile.card.chipSerial);
     this.authKey = diversify(this.algorithm, TEST_MASTER_KEYS.rksse, serial);
@@ -248,13 +273,13 @@ export class SocialSecurityCard implements ApduCard {
         case 0x84:
           return this.getChallenge(a);
         case 0x82:
-          return this.externalAuthenticate(a);
+          return this.exclusive(() => this.externalAuthenticate(a));
         case 0x88:
           return this.internalAuthenticate(a);
         case 0x20:
-          return this.pins.verify(a);
+          return this.exclusive(() => this.pins.verify(a));
         case 0x24:
-          return this.pins.changeReferenceData(a);
+          return this.exclusive(() => this.pins.changeReferenceData(a));
         case 0x5e:
         case 0xa8:
           return response(SW.CLA_NOT_SUPPORTED);
@@ -265,7 +290,7 @@ export class SocialSecurityCard implements ApduCard {
     if (cla === 0x80) {
       switch (ins) {
         case 0x5e:
-          return this.pins.changePin(a);
+          return this.exclusive(() => this.pins.changePin(a));
         case 0xa8:
           return this.getProcessingOptions(a);
         case 0xa4:
@@ -285,14 +310,41 @@ export class SocialSecurityCard implements ApduCard {
     if (cla === 0x84) {
       switch (ins) {
         case 0x24:
-          return this.pins.unblockPin(a);
+          return this.exclusive(() => this.pins.unblockPin(a));
         case 0x5e:
-          return this.pins.reloadPin(a);
+          return this.exclusive(() => this.pins.reloadPin(a));
         default:
           return response(SW.INS_NOT_SUPPORTED);
       }
     }
     return response(SW.CLA_NOT_SUPPORTED);
+  }
+
+  /**
+   * Runs a command that reads or changes the persistent state. On a shared card it runs on the
+   * state as stored now, exclusively of every other card object on it, and answers only once
+   * its write is durable: N processes guessing at one card evaluate exactly its retry limit of
+   * guesses between them. When the shared state cannot be read or committed the card answers
+   * 6581, its session flags as they were before the command.
+   */
+  private exclusive(command: () => Uint8Array): Uint8Array {
+    const shared = this.shared;
+    if (!shared) return command();
+    let stored = this.stateValue;
+    const pinVerified = this.pinVerified;
+    const keyAuthenticated = this.keyAuthenticated;
+    try {
+      return shared.exclusively((now) => {
+        stored = now;
+        this.stateValue = now;
+        return command();
+      });
+    } catch {
+      this.stateValue = stored;
+      this.pinVerified = pinVerified;
+      this.keyAuthenticated = keyAuthenticated;
+      return response(SW.MEMORY_FAILURE);
+    }
   }
 
   /**

@@ -1,7 +1,12 @@
 import type Database from 'better-sqlite3';
 import { openLedgerDb } from '../db/open.ts';
 import { Ledger, type Balances, type CardAccountKind, type SecurityState } from './ledger.ts';
-import { SocialSecurityCard, KEY_RETRY_LIMIT } from '../card/social-security-card.ts';
+import {
+  SocialSecurityCard,
+  KEY_RETRY_LIMIT,
+  type CardSecurityState,
+  type SharedCardState,
+} from '../card/social-security-card.ts';
 import { hashSecret, type SecretHash } from '../card/pin.ts';
 import { profilePinInitial, type CardProfile } from '../card/profile.ts';
 import { secureRandom, type RandomSource } from '../card/crypto.ts';
@@ -10,6 +15,12 @@ import { secureRandom, type RandomSource } from '../card/crypto.ts';
  * Virtual cards bound to a SQLite ledger: the first time a profile is opened its card,
  * PIN state (hashed), bank password (hashed) and opening balances are imported; from then
  * on the ledger is the card's EEPROM — counters persist across restarts and re-imports.
+ *
+ * Every card object opened on the same card — in this process or another, a till, a served
+ * card, an app window — is the same card: each command that reads or changes a counter re-reads
+ * the stored row, decides and writes in one IMMEDIATE transaction, committed (fsynced) before
+ * the card answers (SharedCardState). Guesses from N processes therefore add up on the one
+ * counter, exactly as on a chip.
  */
 export interface CardStore {
   readonly ledger: Ledger;
@@ -78,6 +89,23 @@ export function openCardStore(
     }
   });
 
+  // BEGIN IMMEDIATE takes the write lock before the row is read: no other connection can
+  // change the counter between this read and the command's write, and WAL never has to
+  // upgrade a read to a write (SQLITE_BUSY_SNAPSHOT). The commit (synchronous=FULL) returns
+  // once the write is on disk, before the card answers.
+  const exclusivelyTx = db.transaction(
+    (cardId: string, command: (stored: CardSecurityState) => unknown): unknown => {
+      const row = ledger.getSecurity(cardId);
+      if (!row) throw new Error(`no security state for card ${cardId} in the ledger`);
+      const { pinHash, pinTriesLeft, pinRetryLimit, pinInitial, keyTriesLeft } = row;
+      return command({ pinHash, pinTriesLeft, pinRetryLimit, pinInitial, keyTriesLeft });
+    },
+  );
+  const sharedState = (cardId: string): SharedCardState => ({
+    exclusively: <T>(command: (stored: CardSecurityState) => T): T =>
+      exclusivelyTx.immediate(cardId, command) as T,
+  });
+
   return {
     ledger,
     db,
@@ -97,6 +125,7 @@ export function openCardStore(
       return new SocialSecurityCard(profile, {
         state: stored,
         persist: (s) => ledger.saveSecurity(cardId, s),
+        shared: sharedState(cardId),
         random: options.random ?? secureRandom,
       });
     },

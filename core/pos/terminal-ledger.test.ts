@@ -564,6 +564,27 @@ describe('settlement (日结)', () => {
     expect(ledger.settlementVersions(DAY).map((s) => s.version)).toEqual([1, 2]);
     expect(ledger.closedSettlement('2026-11-20')).toBeNull();
   });
+
+  it('closing refuses impossible dates and days after today (Beijing), writing nothing (issue 16)', () => {
+    const { ledger, clock } = dayOfBusiness();
+    clock.set('2026-11-26T15:59:59.000Z'); // 23:59:59 on the 26th in Beijing
+    for (const bad of ['0000-00-00', '9999-99-99', '2026-02-29', '2026-11-31']) {
+      expect(expectCode(() => ledger.closeDay(bad), 'INVALID_DATE').message).toBe(
+        `${bad} is not a day of the calendar`,
+      );
+    }
+    for (const future of ['2026-11-27', '2999-01-01']) {
+      expect(expectCode(() => ledger.closeDay(future), 'INVALID_DATE').message).toMatch(
+        new RegExp(
+          `^cannot close ${future}: it is after today's business date 2026-11-26 \\(Beijing time\\)`,
+        ),
+      );
+      expect(ledger.settlementVersions(future)).toEqual([]);
+    }
+    clock.advance(1000); // midnight in Beijing: the 27th has begun
+    expect(ledger.closeDay('2026-11-27')).toMatchObject({ date: '2026-11-27', version: 1 });
+    expect(ledger.closeDay('2024-02-29')).toMatchObject({ date: '2024-02-29', version: 1 });
+  });
 });
 
 describe('reconciliation (对账)', () => {

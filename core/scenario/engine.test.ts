@@ -89,7 +89,11 @@ describe('scenario engine: till steps', () => {
     const s = scratch();
     const { resolveCard } = await import('../card/wallet.ts');
     // Cards are told apart by their card number: each of these is another card.
-    s.write('cards/hk.json', JSON.stringify({ ...resolveCard('gen3-hong-kong').profile, id: 'my-hk' }));
+    // In the scenario's folder: a scenario reads card files only there (or in a --cards folder).
+    s.write(
+      'scenarios/cards/hk.json',
+      JSON.stringify({ ...resolveCard('gen3-hong-kong').profile, id: 'my-hk' }),
+    );
     const inline = JSON.stringify({
       ...resolveCard('gen2').profile,
       id: 'inline-gen2',
@@ -102,7 +106,7 @@ describe('scenario engine: till steps', () => {
         `
 - insert
 - expect: { sessionState: holder, state: session.gen1/holder }
-- insert: ../cards/hk.json
+- insert: cards/hk.json
 - expect: { state: session.gen3/holder, balances: { medicalCurrent: "180.00" } }
 - insert: { card: ${inline} }
 - expect: { state: session.gen2/holder, balances: { medicalCurrent: 700, reserve: "1.00" } }`,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { findScenarioFiles, formatIssue, loadScenario, type ScenarioIssue } from './load.ts';
 import { load, loaded, scratch } from '../../test/harness/scenario/test-support.ts';
 
@@ -96,7 +98,8 @@ steps:
     const s = scratch();
     s.write('cards/c.json', JSON.stringify({ id: 'x', label: 'x', generation: 1, card: {} }));
     const file = s.write('deep/in/here.yaml', 'name: x\ncard: ../../cards/c.json\nsteps: [insert]\n');
-    const r = loadScenario(file);
+    // The card folder is outside the scenario's own folder: it must be named (sscard run --cards).
+    const r = loadScenario(file, undefined, { cardDirs: [join(s.dir, 'cards')] });
     expect(r.ok).toBe(false);
     // The file was found: its own problems are reported, at the line that names it.
     expect(!r.ok && r.issues[0]).toMatchObject({ line: 2, column: 7, field: 'card' });
@@ -286,5 +289,100 @@ describe('finding scenario files', () => {
       files: [a, b, c],
       missing: [`${s.dir}/missing`],
     });
+  });
+});
+
+describe('scenario loader: hostile files (issue 16)', () => {
+  it('an alias bomb is refused promptly with the file, line and what is wrong, never expanded', () => {
+    const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 10; i++)
+      lines.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    const started = performance.now();
+    const r = load(`${lines.join('\n')}\nname: bomb\ncard: gen3-active\nsteps: [insert]\n`);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.issues).toEqual([
+      expect.objectContaining({
+        line: 2,
+        field: '',
+        message: expect.stringMatching(
+          /^YAML: its aliases \(\*name\) expand too far — more than 100 expansions/,
+        ),
+      }),
+    ]);
+    expect(!r.ok && formatIssue(r.issues[0]!)).toMatch(/scenario\.yaml:2:\d+: YAML: /);
+  });
+
+  it('a few aliases are fine', () => {
+    const s = loaded('name: x\ncard: &c gen3-active\nsteps:\n  - insert: *c\n  - amount: "1.00"\n');
+    expect(s.steps[0]).toMatchObject({
+      kind: 'insert',
+      card: expect.objectContaining({ ref: 'gen3-active' }),
+    });
+  });
+
+  it('a card file outside the scenario folder is refused unopened, whatever it is', () => {
+    const s = scratch();
+    const secret = s.write('private/secret.json', '{"token": "s3cr3t-value"}');
+    const passwd = s.write('private/passwd', 'root:x:0:0:root:/root:/bin/bash\n');
+    const file = s.write(
+      'suite/here.yaml',
+      `name: x\ncard: ${secret}\nsteps:\n  - insert: ../private/secret.json\n  - insert: ${passwd}\n  - insert: /etc/passwd\n`,
+    );
+    const r = loadScenario(file);
+    expect(r.ok).toBe(false);
+    const text = !r.ok ? r.issues.map(formatIssue).join('\n') : '';
+    expect(text).not.toMatch(/s3cr3t|token|root:x/);
+    expect(!r.ok && r.issues.map((i) => i.field)).toEqual([
+      'card',
+      'steps[0].insert',
+      'steps[1].insert',
+      'steps[2].insert',
+    ]);
+    expect(!r.ok && r.issues[0]!.message).toMatch(/is outside the scenario's folder/);
+    expect(!r.ok && r.issues[1]!.message).toMatch(/is outside the scenario's folder/);
+    expect(!r.ok && r.issues[2]!.message).toMatch(/must end in \.json/);
+    expect(!r.ok && r.issues[3]!.message).toMatch(/must end in \.json/);
+  });
+
+  it('a symbolic link inside the folder to a file outside it is refused too', () => {
+    const s = scratch();
+    const outside = s.write('private/secret.json', '{"token": "s3cr3t-value"}');
+    s.write('suite/placeholder', '');
+    symlinkSync(outside, join(s.dir, 'suite', 'card.json'));
+    const file = s.write('suite/here.yaml', 'name: x\ncard: card.json\nsteps: [insert]\n');
+    const r = loadScenario(file);
+    expect(!r.ok && r.issues.map(formatIssue).join('\n')).toMatch(
+      /card\.json is outside the scenario's folder/,
+    );
+  });
+
+  it("a card file in the scenario's folder that is not a card profile: its problems, never its bytes", () => {
+    const s = scratch();
+    s.write('suite/not-json.json', 'root:x:0:0:root:/root:/bin/bash\n');
+    s.write('suite/big.json', `{"pad": "${'x'.repeat(70 * 1024)}"}`);
+    const file = s.write('suite/here.yaml', 'name: x\ncard: not-json.json\nsteps:\n  - insert: big.json\n');
+    const r = loadScenario(file);
+    const text = !r.ok ? r.issues.map(formatIssue).join('\n') : '';
+    expect(text).toMatch(/card not-json\.json: line 1, column 1: not valid JSON \(expected a value/);
+    expect(text).toMatch(/card big\.json: file too large \(\d+ bytes; a card profile is at most 65536\)/);
+    expect(text).not.toMatch(/root|xxxx/);
+  });
+
+  it('a card profile with a UTF-8 byte order mark loads (Windows editors write one)', () => {
+    const s = scratch();
+    const profile = readFileSync(
+      join(fileURLToPath(new URL('../../fixtures/cards/', import.meta.url)), 'gen2.json'),
+      'utf8',
+    );
+    writeFileSync(join(s.dir, 'bom.json'), `\uFEFF${profile}`);
+    const file = s.write('here.yaml', 'name: x\ncard: bom.json\nsteps: [insert]\n');
+    const r = loadScenario(file);
+    if (!r.ok) throw new Error(r.issues.map(formatIssue).join('\n'));
+    expect(r.scenario.card?.profile.generation).toBe(2);
   });
 });

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { headerSchema, type Expectations } from './schema.ts';
 import type { LoadResult, ScenarioCard, Step } from './scenario-model.ts';
@@ -36,25 +36,43 @@ export { ScenarioError, formatIssue, type ScenarioIssue } from './scenario-issue
 export { instantOf, durationMs } from './step-body.ts';
 export { findScenarioFiles, displayPath } from './scenario-files.ts';
 
+/**
+ * At most this many alias expansions (`*name`) in a scenario file. A real scenario uses a few;
+ * an alias bomb ("billion laughs": aliases of aliases, each doubling the document) would take
+ * the runner's memory and time, so the file is refused instead, with this explanation.
+ */
+export const MAX_ALIAS_EXPANSIONS = 100;
+
+/** A scenario file larger than this is refused before it is parsed (the shipped ones are < 4 KiB). */
+export const MAX_SCENARIO_BYTES = 1024 * 1024;
+
+/** Options of loadScenario. */
+export interface LoadOptions {
+  /**
+   * Folders besides the scenario's own (and its subfolders) whose card profile files a
+   * scenario may name (`sscard run --cards <dir>`; see CardResolver).
+   */
+  cardDirs?: readonly string[];
+}
+
 /** The scenario file at `file` (or its text, for tests); never throws for a bad file. */
-export function loadScenario(file: string, text?: string): LoadResult {
+export function loadScenario(file: string, text?: string, options: LoadOptions = {}): LoadResult {
   const shown = displayPath(file);
+  const whole = (message: string, line = 1, column = 1) =>
+    fail(shown, [{ file: shown, line, column, field: '', message }]);
   let source: string;
   if (text !== undefined) source = text;
   else {
     try {
+      const size = statSync(file).size;
+      if (size > MAX_SCENARIO_BYTES)
+        return whole(
+          `file too large (${size} bytes; a scenario file is at most ${MAX_SCENARIO_BYTES} bytes)`,
+        );
       source = readFileSync(file, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      return fail(shown, [
-        {
-          file: shown,
-          line: 1,
-          column: 1,
-          field: '',
-          message: code === 'ENOENT' ? 'file not found' : `cannot read (${code})`,
-        },
-      ]);
+      return whole(code === 'ENOENT' ? 'file not found' : `cannot read (${code})`);
     }
   }
   const lc = new LineCounter();
@@ -88,7 +106,20 @@ export function loadScenario(file: string, text?: string): LoadResult {
     for (const f of flatten(zodIssues, prefix)) add(f.path, f.message, f.keys?.[0]);
   };
 
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+  } catch (e) {
+    const at = lc.linePos(firstAliasOffset(doc));
+    if (e instanceof ReferenceError && /alias count/i.test(e.message))
+      return whole(
+        `YAML: its aliases (*name) expand too far — more than ${MAX_ALIAS_EXPANSIONS} expansions, as an ` +
+          'alias bomb does; write the values out or use fewer aliases',
+        at.line,
+        at.col,
+      );
+    return whole(`YAML: ${(e as Error).message.split('\n')[0]}`, at.line, at.col);
+  }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     add([], 'a scenario is a mapping with name, card, steps… (see docs/scenarios.md)');
     return fail(shown, issues);
@@ -97,7 +128,7 @@ export function loadScenario(file: string, text?: string): LoadResult {
   if (!header.success) addAll(header.error.issues, []);
 
   const baseDir = dirname(resolve(file));
-  const cards = new CardResolver(baseDir);
+  const cards = new CardResolver(baseDir, options.cardDirs ?? []);
   const resolveCardAt = (ref: unknown, path: Seg[]): ScenarioCard | null => {
     const r = cards.resolve(ref);
     if ('problems' in r) {
@@ -153,6 +184,18 @@ export function loadScenario(file: string, text?: string): LoadResult {
       steps,
     },
   };
+}
+
+/** Where the first alias of the document is (0 when it has none). */
+function firstAliasOffset(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function needsCard(e: Expectations): boolean {

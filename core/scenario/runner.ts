@@ -40,6 +40,8 @@ export interface RunFilesOptions {
   onResult?: (r: ScenarioResult) => void;
   /** Run in this process, one after another (for tests of the engine and small runs). */
   inProcess?: boolean;
+  /** Card folders the scenarios may name files in, besides their own (loadScenario). */
+  cardDirs?: readonly string[];
 }
 
 export interface RunSummary {
@@ -62,12 +64,19 @@ export async function runScenarioFiles(
   const started = performance.now();
   const broken: BrokenFile[] = [];
   const results: ScenarioResult[] = [];
+  // A callback that throws must not take the run down mid-way (it would be thrown inside a
+  // worker's message handler): the run finishes, then the first such error is thrown.
+  let callbackError: { error: unknown } | null = null;
   const done = (id: number, r: ScenarioResult) => {
     results[id] = r;
-    o.onResult?.(r);
+    try {
+      o.onResult?.(r);
+    } catch (e) {
+      callbackError ??= { error: e };
+    }
   };
   const load = (file: string, id: number): Task | null => {
-    const r = loadScenario(file);
+    const r = loadScenario(file, undefined, o.cardDirs ? { cardDirs: o.cardDirs } : {});
     if (!r.ok) {
       broken.push({ file: r.file, issues: r.issues });
       return null;
@@ -98,21 +107,29 @@ export async function runScenarioFiles(
         done,
         runDir,
       );
-      let id = 0;
-      for (const file of files) {
-        const t = load(file, id);
-        if (t) {
-          id++;
-          pool.add(t);
+      try {
+        let id = 0;
+        for (const file of files) {
+          const t = load(file, id);
+          if (t) {
+            id++;
+            pool.add(t);
+          }
+          // Let the workers' answers in, and hand out what is loaded.
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }
-        // Let the workers' answers in, and hand out what is loaded.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await pool.end();
+      } catch (e) {
+        // Whatever failed (a result callback that threw…), no worker outlives the run: a
+        // worker left connected would keep this process from ever exiting.
+        pool.close();
+        throw e;
       }
-      await pool.end();
     } finally {
       rmSync(runDir, { recursive: true, force: true });
     }
   }
+  if (callbackError) throw (callbackError as { error: unknown }).error;
   return {
     results: results.filter((r): r is ScenarioResult => r !== undefined),
     broken,
@@ -161,6 +178,8 @@ const alive = (w: ChildProcess) => w.exitCode === null && w.signalCode === null 
 class Pool {
   private readonly queue: Task[] = [];
   private readonly free: ChildProcess[] = [];
+  /** Every worker started and not yet gone, free or busy. */
+  private readonly all = new Set<ChildProcess>();
   private readonly busyReaders = new Set<string>();
   /**
    * Each card's worker: the first to get a scenario naming it. A free worker takes, from the
@@ -170,6 +189,7 @@ class Pool {
   private readonly home = new Map<string, ChildProcess>();
   private running = 0;
   private ended = false;
+  private closed = false;
   private resolveEnd: (() => void) | null = null;
 
   constructor(
@@ -178,7 +198,23 @@ class Pool {
     private readonly done: (id: number, r: ScenarioResult) => void,
     private readonly scratchDir: string,
   ) {
-    for (let i = 0; i < jobs; i++) this.free.push(spawnWorkerProcess(scratchDir));
+    for (let i = 0; i < jobs; i++) this.free.push(this.spawn());
+  }
+
+  private spawn(): ChildProcess {
+    const w = spawnWorkerProcess(this.scratchDir);
+    this.all.add(w);
+    w.once('exit', () => this.all.delete(w));
+    return w;
+  }
+
+  /** Ends the run now: every worker killed, nothing more handed out or reported. */
+  close(): void {
+    this.closed = true;
+    this.ended = true;
+    this.queue.length = 0;
+    this.resolveEnd = null;
+    for (const w of this.all) w.kill('SIGKILL');
   }
 
   add(task: Task): void {
@@ -196,6 +232,7 @@ class Pool {
   }
 
   private pump(): void {
+    if (this.closed) return;
     while (this.free.length > 0) {
       let w = this.free[0]!;
       const i = this.pick(w);
@@ -203,7 +240,7 @@ class Pool {
       const task = this.queue.splice(i, 1)[0]!;
       this.free.shift();
       // One that is gone already (it failed to start, or died waiting) is replaced.
-      if (!alive(w)) w = spawnWorkerProcess(this.scratchDir);
+      if (!alive(w)) w = this.spawn();
       for (const c of task.cards) if (!this.home.has(c)) this.home.set(c, w);
       this.run(w, task);
     }
@@ -249,6 +286,10 @@ class Pool {
       settle('result' in m ? m.result : errorResult(task.scenario, m.error), w);
     };
     const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (this.closed) {
+        clearTimeout(watchdog);
+        return;
+      }
       const tail = stderrOf.get(w);
       // Its cards find a home again with the next worker to take them.
       for (const [card, home] of this.home) if (home === w) this.home.delete(card);
@@ -257,7 +298,7 @@ class Pool {
           task.scenario,
           `the worker process died (${signal ?? `exit ${code}`})${tail ? `: ${tail.trim()}` : ''}`,
         ),
-        spawnWorkerProcess(this.scratchDir),
+        this.spawn(),
       );
     };
     w.on('message', onMessage);

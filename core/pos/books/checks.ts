@@ -1,6 +1,7 @@
 import type { PaymentMethod, PaymentSplit } from '../../host/types.ts';
 import { PART_LINE_ORDER } from './accounts.ts';
 import { TerminalLedgerError } from './errors.ts';
+import { isValidBusinessDate } from '../../time.ts';
 
 /**
  * Checks of what callers hand the books, done before anything is written: an id, a date, an
@@ -20,9 +21,13 @@ export function checkId(id: unknown, what: string): asserts id is string {
   }
 }
 
+/** A business date: YYYY-MM-DD and a day of the calendar (not 0000-00-00, 2026-02-30 or 9999-99-99). */
 export function checkDate(date: unknown): asserts date is string {
   if (typeof date !== 'string' || !DATE_RE.test(date)) {
     throw new TerminalLedgerError('INVALID_DATE', `date must be YYYY-MM-DD, not ${JSON.stringify(date)}`);
+  }
+  if (!isValidBusinessDate(date)) {
+    throw new TerminalLedgerError('INVALID_DATE', `${date} is not a day of the calendar`);
   }
 }
 

@@ -3,6 +3,8 @@ import { crashPoint } from '../../crash-points.ts';
 import { lazyStatements } from '../../db/lazy-statements.ts';
 import { sign } from './accounts.ts';
 import { checkDate } from './checks.ts';
+import { TerminalLedgerError } from './errors.ts';
+import { businessDate } from '../../time.ts';
 import type { BooksContext } from './context.ts';
 import type { ForwardQueue } from './forward-queue.ts';
 import { toSettlement, type SettlementDbRow } from './rows.ts';
@@ -110,8 +112,21 @@ export class DayClosing {
     };
   }
 
+  /**
+   * Closes the business day `date`: a calendar date, and not after today's business date
+   * (Beijing time) by the till's clock — a day that has not begun cannot be closed, and a
+   * closing of 2999-01-01 would stand in the books as if it had happened. Any earlier day can
+   * be closed (again): a late closing, or one after a forwarded payment changed the totals.
+   */
   closeDay(date: string): ClosedSettlement {
     checkDate(date);
+    const today = businessDate(this.ctx.clock());
+    if (date > today) {
+      throw new TerminalLedgerError(
+        'INVALID_DATE',
+        `cannot close ${date}: it is after today's business date ${today} (Beijing time); close a day on or after it`,
+      );
+    }
     return this.ctx.db
       .transaction(() => {
         const now = this.settlement(date);
