@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const SRC_DIR = join(ROOT, 'native', 'sscard-driver');
-const SOURCES = [join(SRC_DIR, 'sscard_driver.c')];
-const HEADERS = [join(SRC_DIR, 'sscard_driver.h')];
+const SOURCES = ['sscard_driver.c', 'http.c', 'json.c'].map((f) => join(SRC_DIR, f));
+const HEADERS = ['sscard_driver.h', 'internal.h'].map((f) => join(SRC_DIR, f));
 export const DRIVER_LIBRARY = join(ROOT, 'build', 'libSSCardDriver.so');
 
 function mtime(file) {
