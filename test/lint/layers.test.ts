@@ -26,6 +26,7 @@ describe('the layer rule (npm run lint)', () => {
     expect(layerOf('core/pos/terminal.ts')).toBeGreaterThan(layerOf('core/ledger/ledger.ts'));
     expect(layerOf('core/api/contract.ts')).toBeLessThan(layerOf('cli/main.ts'));
     expect(layerOf('renderer/app.tsx')).toBe(-1);
+    expect(layerOf('core/reader-interface/interface.ts')).toBe(layerOf('core/scenario/engine.ts'));
   });
 
   it('puts the reader service with the QA kit: above the till and the host, below the Api', async () => {
