@@ -136,15 +136,16 @@ function takePending<K extends 'reload' | 'unblock'>(ctx: InterfaceContext, kind
 }
 
 /** The centre's pKey for a PIN command: its 4-byte MAC as 8 hex digits. */
-function macOf(pKey: string): Uint8Array {
+function macOf(pKey: string, ctx: InterfaceContext): Uint8Array {
+  if (!/^[0-9A-Fa-f]{8}$/.test(pKey)) ctx.pending = null;
   if (!/^[0-9A-Fa-f]{8}$/.test(pKey))
     failWith(RC.BAD_PARAMETER, "pKey must be the centre's 8 hex digits (the MAC)");
   return fromHex(pKey);
 }
 
 export const iReloadPIN_HSM_Step2: FunctionImpl = async (ctx, p) => {
+  const mac = macOf(String(p.pKey), ctx);
   const pending = takePending(ctx, 'reload', 'iReloadPIN');
-  const mac = macOf(String(p.pKey));
   if (!ctx.reader.cardPresent()) failWith(RC.NO_CARD, `no card in ${ctx.reader.name}`);
   const { sw } = await exchange(ctx.reader, reloadCommandWithMac(encodePinBcd(pending.newPin), mac));
   pinStatus(sw, 'RELOAD PIN', false);
@@ -152,8 +153,8 @@ export const iReloadPIN_HSM_Step2: FunctionImpl = async (ctx, p) => {
 };
 
 export const iUnblockPIN_HSM_Step2: FunctionImpl = async (ctx, p) => {
+  const mac = macOf(String(p.pKey), ctx);
   takePending(ctx, 'unblock', 'iUnblockPIN');
-  const mac = macOf(String(p.pKey));
   if (!ctx.reader.cardPresent()) failWith(RC.NO_CARD, `no card in ${ctx.reader.name}`);
   const { sw } = await exchange(ctx.reader, unblockCommandWithMac(mac));
   pinStatus(sw, 'PIN UNBLOCK', false);

@@ -141,12 +141,12 @@ async function step2Authenticate<K extends 'read-bas' | 'read-card'>(
 ): Promise<Extract<PendingHsm, { kind: K }>> {
   const pending = ctx.pending;
   ctx.pending = null;
+  const cryptogram = cryptogramOf(pKey);
   if (!pending || pending.kind !== kind)
     failWith(
       RC.NOT_CONNECTED,
       `no ${kind === 'read-bas' ? 'iReadCardBas' : 'iReadCard'}_HSM_Step1 before this Step 2`,
     );
-  const cryptogram = cryptogramOf(pKey);
   if (!ctx.reader.cardPresent()) failWith(RC.NO_CARD, `no card in ${ctx.reader.name}`);
   await authenticateWith(ctx.reader, cryptogram);
   return pending as Extract<PendingHsm, { kind: K }>;

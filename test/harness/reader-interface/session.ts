@@ -3,6 +3,7 @@ import { resolveCard } from '../../../core/card/wallet.ts';
 import { parseProfile, type CardProfile, type CardProfileInput } from '../../../core/card/profile.ts';
 import { fixedClock } from '../../../core/time.ts';
 import type { VirtualReader } from '../../../device/virtual-reader.ts';
+import type { ApduTrace } from '../../../device/trace.ts';
 import { createReaderInterface, type ReaderInterface } from '../../../core/reader-interface/interface.ts';
 import { VirtualPinPad } from '../../../core/reader-interface/pin-pad.ts';
 import type { ReaderInterfaceOptions } from '../../../core/reader-interface/interface.ts';
@@ -31,15 +32,22 @@ export function openLab(
   options: Omit<ReaderInterfaceOptions, 'reader' | 'pinPad' | 'till'> & {
     pinTimeoutMs?: number;
     noTill?: boolean;
+    trace?: ApduTrace;
   } = {},
 ): Lab {
-  const pos = openPosSystem({ dbPath: ':memory:', clock: fixedClock(NOW), hostTimeoutMs: 200 });
+  const pos = openPosSystem({
+    dbPath: ':memory:',
+    clock: fixedClock(NOW),
+    hostTimeoutMs: 200,
+    ...(options.trace ? { trace: options.trace } : {}),
+  });
   const profile = typeof card === 'string' ? cardProfile(card) : card;
   const reader = pos.reader as VirtualReader;
   reader.insert(pos.register(profile));
   const pad = new VirtualPinPad({ timeoutMs: options.pinTimeoutMs ?? 2_000 });
-  const { pinTimeoutMs: _t, noTill, ...rest } = options;
+  const { pinTimeoutMs: _t, noTill, trace: _tr, ...rest } = options;
   void _t;
+  void _tr;
   const ri = createReaderInterface({ ...rest, reader, pinPad: pad, ...(noTill ? {} : { till: { pos } }) });
   return {
     pos,
