@@ -149,7 +149,7 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((ok) => child.once('exit', (code) => ok(code)));
 }
 
-/** Starts `sscard driver serve <args> --listen 127.0.0.1:0` and resolves with its URL once it prints it. */
+/** Starts `sscard driver serve <args> --listen 127.0.0.1:0`; resolves once it has printed its banner (URL last). */
 export async function startService(
   args: string[],
   env: Record<string, string> = {},
@@ -165,7 +165,7 @@ export async function startService(
   const url = await new Promise<string>((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`the service did not start within 30 s:\n${out}`)), 30_000);
     const check = () => {
-      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      const m = /SSCARD_DRIVER_URL=(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         child.stdout!.off('data', check);
