@@ -394,7 +394,7 @@ EXPORT long iChangePIN(int iType, char *pOutInfo) {
     });                                                                            \
   }                                                                                \
   EXPORT long NAME##_HSM_Step1(int iType, char *pCardInfo, char *pOutInfo) {       \
-    CALL(#NAME "_HSM_Step1", READ, OUT1(pOutInfo), {                               \
+    CALL(#NAME "_HSM_Step1", WRITE, OUT1(pOutInfo), {                               \
       call_int(&c_, "iType", iType);                                               \
       call_str(&c_, "pCardInfo", pCardInfo);                                       \
     });                                                                            \
