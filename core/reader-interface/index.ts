@@ -32,3 +32,5 @@ export {
   type ReaderInterfaceSettings,
 } from './settings.ts';
 export type { DebitTill } from './context.ts';
+export { OUTPUT_FIELDS, outputField, splitOutInfo } from './output-fields.ts';
+export { CODE_MEANINGS as RETURN_CODE_MEANINGS } from './codes.ts';

@@ -91,7 +91,6 @@ export class VirtualPinPad extends EventEmitter implements PinPad {
         this.emit('done', request, 'timeout');
         resolve({ kind: 'timeout' });
       }, this.timeoutMs);
-      timer.unref?.();
       this.waiting = { resolve, timer };
       if (this.queue.length === 0) this.emit('request', request);
       this.serve();

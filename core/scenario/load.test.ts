@@ -164,8 +164,8 @@ steps:
   - [insert]
 `),
     ).toEqual([
-      "4:5 steps[0]: unknown step 'insret' (did you mean 'insert'?); steps are insert, remove, amount, pin, password, cancel, timeout, host, clock, counter, sync, settle, reconcile, refund, fault, crash, expect",
-      "5:5 steps[1].pinn: unknown step 'pinn' (did you mean 'pin'?); steps are insert, remove, amount, pin, password, cancel, timeout, host, clock, counter, sync, settle, reconcile, refund, fault, crash, expect",
+      "4:5 steps[0]: unknown step 'insret' (did you mean 'insert'?); steps are insert, remove, amount, pin, password, cancel, timeout, host, clock, counter, sync, settle, reconcile, refund, fault, crash, expect, interface",
+      "5:5 steps[1].pinn: unknown step 'pinn' (did you mean 'pin'?); steps are insert, remove, amount, pin, password, cancel, timeout, host, clock, counter, sync, settle, reconcile, refund, fault, crash, expect, interface",
       "6:5 steps[2]: a step has exactly one key, this one has 2 (amount, pin): put each on its own '- ' line",
       '8:5 steps[3]: \'pin\' needs a value, e.g. pin: "012345"',
       '9:5 steps[4]: a step is a word (insert) or one key with its value (amount: "12.50")',

@@ -149,6 +149,7 @@ export function loadScenario(file: string, text?: string): LoadResult {
       settings: h.settings,
       start: instantOf(startText),
       stepTimeoutMs: h.stepTimeoutMs,
+      ...(h.readerInterface ? { readerInterface: h.readerInterface } : {}),
       steps,
     },
   };

@@ -2,6 +2,7 @@ import type { CardProfile } from '../card/profile.ts';
 import type { MedicalOrder, PaymentMethod, ShortfallPolicy } from '../host/types.ts';
 import type { CrashPointName, Expectations } from './schema.ts';
 import type { ScenarioIssue } from './scenario-issues.ts';
+import type { InterfaceStep, ReaderInterfaceHeader } from './interface-step-schema.ts';
 
 /**
  * A scenario as the engine runs it: every card resolved to its profile, every amount in fen,
@@ -47,7 +48,8 @@ export type StepBody =
   | { kind: 'refund'; fen: number; yuan: string; payment: string }
   | { kind: 'fault'; fault: FaultStep }
   | { kind: 'crash'; point: CrashPointName; after: number }
-  | { kind: 'expect'; expect: Expectations; balancesCard: ScenarioCard | null };
+  | { kind: 'expect'; expect: Expectations; balancesCard: ScenarioCard | null }
+  | { kind: 'interface'; call: InterfaceStep };
 
 export type Step = StepBody & {
   /** Position in the file's step list, from 0. */
@@ -69,6 +71,8 @@ export interface Scenario {
   /** The start instant, ISO UTC. */
   start: string;
   stepTimeoutMs: number;
+  /** The `readerInterface:` header block; undefined: the defaults. */
+  readerInterface?: ReaderInterfaceHeader;
   steps: Step[];
 }
 

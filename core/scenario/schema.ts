@@ -4,6 +4,7 @@ import { MESSAGE_CODES } from '../../state-machines/messages.ts';
 import type { MessageCode } from '../../state-machines/types.ts';
 import { YUAN_PATTERN } from './money.ts';
 import { CRASH_POINTS as CRASH_POINT_LIST, type CrashPoint } from '../crash-points.ts';
+import { interfaceStepSchema, readerInterfaceHeaderSchema } from './interface-step-schema.ts';
 
 /**
  * The scenario file format (YAML): a header (name, rules, card, reader, host, settings,
@@ -151,6 +152,9 @@ export const headerShape = {
     .describe(
       'Start instant with its offset (2026-06-20T10:00:00+08:00); a date alone means 09:00 Beijing time',
     ),
+  readerInterface: readerInterfaceHeaderSchema
+    .optional()
+    .describe('The reader interface session the `interface` steps share (settings, counter key)'),
   stepTimeoutMs: z
     .number()
     .int()
@@ -443,6 +447,7 @@ export const stepValueSchemas = {
     })
     .strict(),
   expect: expectationsSchema,
+  interface: interfaceStepSchema,
 } as const;
 
 export type StepKind = keyof typeof stepValueSchemas;
@@ -478,6 +483,7 @@ const writtenSchemas: Record<StepKind, z.ZodType> = {
   fault: faultObject,
   crash: z.union([z.enum(CRASH_POINTS), stepValueSchemas.crash]),
   expect: expectationsSchema,
+  interface: interfaceStepSchema,
 };
 
 const STEP_HELP: Record<StepKind, string> = {
@@ -498,6 +504,7 @@ const STEP_HELP: Record<StepKind, string> = {
   fault: 'Arm a fault: { removeCardAtApdu: n }, { detachReaderAtApdu: n }, { corruptRecord: {…} }, none',
   crash: 'Run the next steps in a child process killed at this crash point, then reopen and go on',
   expect: 'Check the till, the card, the books: every key given is checked',
+  interface: 'Call a reader interface function: `{ call: iReadCardBas, expect: { fields: { ssn: "…" } } }`',
 };
 
 /** A step as written: a bare word, or a mapping with exactly one step key. */

@@ -75,6 +75,8 @@ export function toBody(
       if (d.balances?.card !== undefined && !balancesCard) return null;
       return { kind, expect: d, balancesCard };
     }
+    case 'interface':
+      return { kind, call: data as Data<'interface'> };
     case 'remove':
     case 'cancel':
     case 'timeout':

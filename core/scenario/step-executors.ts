@@ -5,6 +5,7 @@ import { checkExpectations, type ExpectationFailure } from './expect.ts';
 import { fenToYuan } from './money.ts';
 import { applyFault } from './fault-steps.ts';
 import type { StepContext } from './step-context.ts';
+import { runInterfaceStep } from './interface-step.ts';
 
 /**
  * What each step kind does to the till, the host, the clock or the books, and what it notes in
@@ -119,6 +120,9 @@ export async function executeStep(
       ctx.seen.statusWords = [];
       return failures;
     }
+    case 'interface':
+      await ctx.settled();
+      return runInterfaceStep(w, body.call, w.scenario.readerInterface, notes);
     case 'crash':
       throw new Error('crash steps are run by the scenario loop');
   }

@@ -4,7 +4,7 @@
  */
 
 /** Step keys and counter fields that carry a PIN or password: never shown in logs or reports. */
-const SECRET_KEYS = new Set(['pin', 'password', 'old', 'new', 'newPin', 'oldPin']);
+const SECRET_KEYS = new Set(['pin', 'password', 'old', 'new', 'newPin', 'oldPin', 'pins']);
 
 /**
  * The step as written, on one line: `amount: {yuan: "12.50", method: reserve}`. PINs and

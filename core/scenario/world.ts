@@ -74,6 +74,11 @@ export class ScenarioWorld {
   current: ScenarioCard | null;
   private readonly listeners: (() => void)[] = [];
 
+  /** The scenario this world runs. */
+  get scenario(): Scenario {
+    return this.o.scenario;
+  }
+
   constructor(private readonly o: WorldOptions) {
     const s = o.scenario;
     for (const c of namedCards(s)) this.known.set(c.profile.card.number, c);
