@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { isPositional, positionalAnswer, positionalRequest } from './positional.ts';
 
 /**
  * The local reader service (`sscard driver serve`): the national reader interface over
@@ -9,6 +10,8 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
  *
  *   WebSocket `/`        {"function":"iReadCardBas","iType":1}
  *                        → {"functionName":"iReadCardBas","success":"1","pOutInfo":"…"}
+ *                        or by position (positional.ts): {"func":"iReadCardBas","in":["1"]}
+ *                        → {"result":"0","out":["…"]}
  *   POST /api/<function> the same JSON body (its `function` optional) → the same answer
  *   POST /pinpad         {"entries":["258014"]} queues PIN-pad entries ("CANCEL" cancels)
  *   POST /cardmgmt/auth  {"step1":"<Step 1 pOutInfo>"} → {"pKey":"…"}
@@ -367,9 +370,26 @@ export async function startDriverService(options: DriverServiceOptions): Promise
       const text = isBinary ? null : rawText(raw);
       const body =
         text === null ? '请求不是 UTF-8 文本 (send the request as a UTF-8 text message)' : parseObject(text);
-      void answer(body).then(({ result, id }) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(wireAnswer(result, id)));
-      });
+      const reply = (value: unknown) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(value));
+      };
+      if (typeof body !== 'string' && isPositional(body)) {
+        // The positional shape: {"func":…,"in":[…]} → {"result":…,"out":[…]}.
+        const request = positionalRequest(body);
+        const done =
+          typeof request === 'string'
+            ? Promise.resolve(
+                failure(
+                  typeof body.func === 'string' ? body.func : '',
+                  TRANSPORT_CODES.BAD_PARAMETERS,
+                  request,
+                ),
+              )
+            : serialised(request);
+        void done.then((r) => reply(positionalAnswer(r)));
+        return;
+      }
+      void answer(body).then(({ result, id }) => reply(wireAnswer(result, id)));
     });
   };
 

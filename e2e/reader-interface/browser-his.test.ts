@@ -140,6 +140,24 @@ function ask(url: string, message: string | Buffer): Promise<Record<string, unkn
   });
 }
 
+describe("the other vendors' positional shape", () => {
+  it('answers {"func":…,"in":[…]} with {"result":…,"out":[…]}', async () => {
+    const ws = service.wsUrl;
+    const read = (await ask(ws, '{"func":"iReadCardBas","in":["3"]}')) as { result: string; out: string[] };
+    expect(read.result).toBe('0');
+    expect(read.out).toHaveLength(1);
+    expect(read.out[0]!.split('|')).toHaveLength(12);
+    const info = (await ask(ws, '{"func":"iGetReaderInfo","in":[]}')) as { result: string; out: string[] };
+    expect(info.result).toBe('0');
+    expect(info.out).toHaveLength(2);
+    expect(info.out[1]).toMatch(/^[0-9]{12}$/);
+    expect(await ask(ws, '{"func":"iReadCardBas","in":"3"}')).toMatchObject({ result: '-14' });
+    expect(await ask(ws, '{"func":"iReadCardBas","in":["3","4"]}')).toMatchObject({ result: '-14' });
+    expect(await ask(ws, '{"func":"iReadCardBas","in":["x"]}')).toMatchObject({ result: '-14' });
+    expect(await ask(ws, '{"func":"dc_beep","in":["0","10"]}')).toMatchObject({ result: '-13' });
+  });
+});
+
 describe('malformed requests never crash the service', () => {
   it('answers each with its code and keeps answering', async () => {
     const ws = service.wsUrl;
