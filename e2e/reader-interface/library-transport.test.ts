@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import { createServer } from 'node:net';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   startDriverService,
   type DriverBackend,
@@ -8,7 +13,11 @@ import {
   type DriverCallResult,
   type DriverService,
 } from '../../core/reader-interface-service/server.ts';
-import { DriverClient, type ClientKind } from '../../test/harness/reader-interface/driver-support.ts';
+import {
+  compileAgainstDriver,
+  DriverClient,
+  type ClientKind,
+} from '../../test/harness/reader-interface/driver-support.ts';
 
 /**
  * libSSCardDriver.so's own work, through a C program and Python ctypes: the request it builds
@@ -159,6 +168,36 @@ describe('libSSCardDriver.so settings and failures', () => {
       await client.close();
       await s.close();
     }
+  });
+
+  it('works in a child after fork(): the child opens its own connection, the parent keeps its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sscard-fork-'));
+    const src = join(dir, 'fork-client.c');
+    writeFileSync(
+      src,
+      `#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "sscard_driver.h"
+int main(void) {
+  char out[1024];
+  long a = iReadCardBas(1, out);
+  pid_t p = fork();
+  if (p == 0) { printf("child %ld\\n", iReadCardBas(1, out)); fflush(stdout); _exit(0); }
+  waitpid(p, NULL, 0);
+  printf("parent %ld %ld\\n", a, iReadCardBas(1, out));
+  return 0;
+}
+`,
+    );
+    const exe = compileAgainstDriver(src, 'fork-client');
+    // Asynchronously: the service answers from this very process.
+    const { stdout: out } = await promisify(execFile)(exe, {
+      env: { ...process.env, SSCARD_DRIVER_URL: service.url },
+      encoding: 'utf8',
+    });
+    expect(out).toBe('child 0\nparent 0 0\n');
   });
 
   it('writes UTF-8 when SSCARD_DRIVER_CHARSET=UTF-8, and refuses output longer than the buffer (-42)', async () => {

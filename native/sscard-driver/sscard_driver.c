@@ -42,6 +42,17 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static char g_charset[64];          /* the caller's charset, iconv name */
 static iconv_t g_to_caller = (iconv_t)-1, g_from_caller = (iconv_t)-1;
 
+/* A process that forks keeps the lock consistent, and the child opens its own connection. */
+static void before_fork(void) { pthread_mutex_lock(&g_lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&g_lock); }
+static void after_fork_child(void) {
+  drop_connection();
+  pthread_mutex_unlock(&g_lock);
+}
+__attribute__((constructor)) static void on_load(void) {
+  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
 static long env_long(const char *name, long dflt, long min, long max) {
   const char *v = getenv(name);
   if (!v || !*v) return dflt;
