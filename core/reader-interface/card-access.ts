@@ -6,6 +6,7 @@ import { anTrim, cnDigits, gbkDecode } from '../card/codec.ts';
 import type { Algorithm } from '../card/crypto.ts';
 import { toHex } from '../card/hex.ts';
 import {
+  announcedAlgorithm,
   externalAuthenticate,
   keyAlgorithm,
   readRecordByTag,
@@ -105,6 +106,8 @@ export interface OpenedCard {
   historical: string;
   serial: Uint8Array | null;
   algorithm: Algorithm;
+  /** What the SSSE FCI announces (9F0C): SSF33 is neither the PSAM's nor the centre's (-2202). */
+  announced: Algorithm | 'ssf33';
   generation: 1 | 2 | 3;
   /** EF05 items 01–07 as text. */
   cardId: string;
@@ -138,6 +141,7 @@ export async function openCard(reader: CardReader): Promise<OpenedCard> {
     historical: toHex(historicalBytes(atr) ?? new Uint8Array(0)),
     serial: chipSerialFromAtr(atr),
     algorithm: keyAlgorithm(fci),
+    announced: announcedAlgorithm(fci),
     generation,
     cardId,
     cardType: text(2),

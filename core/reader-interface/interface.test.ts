@@ -4,6 +4,7 @@ import { RC, describeCode } from './codes.ts';
 import { READER_FUNCTIONS, READER_FUNCTION_PARAMS } from './functions.ts';
 import { createReaderInterface } from './interface.ts';
 import { parseSettings, SettingsError } from './settings.ts';
+import { seededRandom } from '../random.ts';
 
 /** The dispatcher: malformed requests answer -13/-14 and never throw; one call at a time. */
 let lab: Lab | null = null;
@@ -51,6 +52,41 @@ describe('call()', () => {
       expect(r.detail).toBeTruthy();
     }
   });
+
+  it('answers 2,000 random requests with a code, never throwing, never hanging', async () => {
+    const { ri, pad } = open('gen3-active', { pinTimeoutMs: 10 });
+    const rnd = seededRandom(15);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const values: unknown[] = [
+      0,
+      1,
+      3,
+      -1,
+      2 ** 40,
+      1.5,
+      '1',
+      '',
+      '|',
+      'EF05|01|',
+      '12.50|1|',
+      'x'.repeat(300),
+      null,
+      [],
+      {},
+      true,
+    ];
+    const names = [...READER_FUNCTIONS, 'iNope', '', 'constructor'];
+    const params = ['iType', 'iAuthType', 'pCardInfo', 'pFileAddr', 'pPayInfo', 'pKey', 'junk'];
+    for (let i = 0; i < 2000; i++) {
+      if (rnd() < 0.05) pad.enter(pick(['CANCEL', '258014', '1']));
+      const request: Record<string, unknown> = { function: pick(names) };
+      for (const p of params) if (rnd() < 0.6) request[p] = pick(values);
+      const r = await ri.call(request);
+      expect(Number.isInteger(r.code), JSON.stringify(request)).toBe(true);
+      expect(typeof r.pOutInfo).toBe('string');
+      if (r.code !== 0) expect(r.code).toBeLessThan(0);
+    }
+  }, 60_000);
 
   it('takes iType as a digit string too, as some front ends send it', async () => {
     expect((await open('gen2').ri.call({ function: 'iReadCardBas', iType: '3' })).code).toBe(0);

@@ -70,8 +70,11 @@ describe('the virtual PIN pad', () => {
       asked.push(`${req.functionName}:${req.prompt}`);
       setTimeout(() => l.pad.enter('258014'), 5);
     });
+    const done: unknown[] = [];
+    l.pad.on('done', (req: { prompt: string }, how: string) => done.push(`${req.prompt}:${how}`));
     expect((await verify(l)).code).toBe(0);
     expect(asked).toEqual(['iVerifyPIN:pin']);
+    expect(done).toEqual(['pin:entered']);
   });
 
   it('refuses to queue an entry that is not digits or CANCEL, naming its position and queuing nothing', () => {
@@ -119,6 +122,36 @@ describe('iChangePIN', () => {
       code: RC.WRONG_PIN,
       pOutInfo: '2|',
     });
+  });
+});
+
+describe('every PIN function on every generation', () => {
+  it.each([
+    ['gen1', '802317'],
+    ['gen2', '135790'],
+    ['gen3-active', '258014'],
+  ])('%s: change, block, unblock and reload through the HSM, verify', async (id, pin) => {
+    const l = open(id);
+    const call = (fn: string, extra: Record<string, unknown> = {}) =>
+      l.ri.call({ function: fn, iType: 1, ...extra });
+    const centre = (step1: string) => (l.ri.cardManagement.authenticate(step1) as { pKey: string }).pKey;
+    l.pad.enter(pin, '975312', '975312');
+    expect((await call('iChangePIN')).code).toBe(0);
+    l.pad.enter('000000', '000000', '000000');
+    expect((await call('iVerifyPIN')).code).toBe(RC.WRONG_PIN);
+    expect((await call('iVerifyPIN')).code).toBe(RC.WRONG_PIN);
+    expect((await call('iVerifyPIN')).code).toBe(RC.PIN_BLOCKED);
+    const pCardInfo = await l.cardInfo();
+    const u1 = await call('iUnblockPIN_HSM_Step1', { pCardInfo });
+    expect((await call('iUnblockPIN_HSM_Step2', { pKey: centre(u1.pOutInfo) })).code).toBe(0);
+    l.pad.enter('975312');
+    expect((await call('iVerifyPIN')).code).toBe(0);
+    l.pad.enter('864209', '864209');
+    const r1 = await call('iReloadPIN_HSM_Step1', { pCardInfo });
+    expect((await call('iReloadPIN_HSM_Step2', { pKey: centre(r1.pOutInfo) })).code).toBe(0);
+    l.pad.enter('975312', '864209');
+    expect(await call('iVerifyPIN')).toMatchObject({ code: RC.WRONG_PIN, pOutInfo: '2|' });
+    expect((await call('iVerifyPIN')).code).toBe(0);
   });
 });
 

@@ -8,6 +8,8 @@ import { EventEmitter } from 'node:events';
  * Entries come from a queue a test or a caller fills (`enter("258014")`, `enter("CANCEL")`)
  * or, when the queue is empty, from whoever answers the `request` event (the app's customer
  * PIN pad): it calls `enter()` later. No entry within the timeout ends the wait as 'timeout'.
+ * Events: `request` (PinRequest) when a function waits with nothing queued; `done`
+ * (PinRequest, 'entered' | 'cancel' | 'timeout') when the wait ends — never with the PIN.
  */
 export type PinPrompt =
   | 'pin' // 请输入密码
@@ -46,7 +48,8 @@ export interface VirtualPinPadOptions {
 
 export class VirtualPinPad extends EventEmitter implements PinPad {
   private readonly queue: string[] = [];
-  private waiting: { resolve: (e: PinEntry) => void; timer: NodeJS.Timeout } | null = null;
+  private waiting: { request: PinRequest; resolve: (e: PinEntry) => void; timer: NodeJS.Timeout } | null =
+    null;
   timeoutMs: number;
 
   constructor(options: VirtualPinPadOptions = {}) {
@@ -91,7 +94,7 @@ export class VirtualPinPad extends EventEmitter implements PinPad {
         this.emit('done', request, 'timeout');
         resolve({ kind: 'timeout' });
       }, this.timeoutMs);
-      this.waiting = { resolve, timer };
+      this.waiting = { request, resolve, timer };
       if (this.queue.length === 0) this.emit('request', request);
       this.serve();
     });
@@ -103,6 +106,8 @@ export class VirtualPinPad extends EventEmitter implements PinPad {
     const entry = this.queue.shift()!;
     clearTimeout(w.timer);
     this.waiting = null;
-    w.resolve(entry === 'CANCEL' ? { kind: 'cancel' } : { kind: 'pin', pin: entry });
+    const outcome: PinEntry = entry === 'CANCEL' ? { kind: 'cancel' } : { kind: 'pin', pin: entry };
+    this.emit('done', w.request, outcome.kind === 'pin' ? 'entered' : 'cancel');
+    w.resolve(outcome);
   }
 }

@@ -1,6 +1,31 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openLab, type Lab } from '../../test/harness/reader-interface/session.ts';
 import { RC } from './codes.ts';
+import { createReaderInterface } from './interface.ts';
+import type { CardReader } from '../../device/reader.ts';
+import { toHex, fromHex } from '../card/hex.ts';
+
+/** The reader, with SSSE's FCI announcing SSF33 (9F0C id 02) instead of the card's own algorithm. */
+function ssf33(reader: CardReader): CardReader {
+  return {
+    name: reader.name,
+    kind: reader.kind,
+    cardPresent: () => reader.cardPresent(),
+    connect: () => reader.connect(),
+    reset: () => reader.reset(),
+    disconnect: () => reader.disconnect(),
+    on() {
+      return this;
+    },
+    off() {
+      return this;
+    },
+    async transmit(command: Uint8Array) {
+      const r = toHex(await reader.transmit(command));
+      return fromHex(r.replace(/9F0C03860103/, '9F0C03860102'));
+    },
+  };
+}
 
 /** iReadCardBas, iReadCard, their HSM steps, iGetCardType and iGetReaderInfo on gen 1/2/3 virtual cards. */
 let lab: Lab | null = null;
@@ -131,6 +156,20 @@ describe('the HSM path with the card-management centre', () => {
   });
 });
 
+describe('the algorithm (-2202)', () => {
+  it('a card announcing SSF33 is refused by the PSAM and by the centre', async () => {
+    const { reader } = open('gen3-active');
+    const plain = createReaderInterface({ reader: ssf33(reader), settings: { psamHoldsRksse: true } });
+    expect((await plain.call({ function: 'iReadCardBas', iType: 1 })).code).toBe(RC.PSAM_ALGORITHM);
+    const hsm = createReaderInterface({ reader: ssf33(reader) });
+    expect((await hsm.call({ function: 'iReadCardBas_HSM_Step1', iType: 1 })).code).toBe(RC.PSAM_ALGORITHM);
+    const s1 = await createReaderInterface({ reader }).call({ function: 'iReadCardBas_HSM_Step1', iType: 1 });
+    const f = s1.pOutInfo.split('|');
+    f[2] = '02';
+    expect(hsm.cardManagement.authenticate(f.join('|')).code).toBe(RC.PSAM_ALGORITHM);
+  });
+});
+
 describe('iReadCard: named items of EF05/EF06 (pFileAddr)', () => {
   it('reads the items asked for, in order, on gen 1 and 2 without authentication', async () => {
     const { ri, cardInfo } = open('gen2');
@@ -158,6 +197,19 @@ describe('iReadCard: named items of EF05/EF06 (pFileAddr)', () => {
     const a = ri.cardManagement.authenticate(s1.pOutInfo) as { pKey: string };
     const s2 = await ri.call({ function: 'iReadCard_HSM_Step2', pKey: a.pKey });
     expect(s2).toMatchObject({ code: 0, pOutInfo: 'C44010048|440111198511301511|19851130|' });
+  });
+
+  it('on gen 3 with a PSAM holding RKSSSE, iAuthType 1 opens EF06 itself', async () => {
+    const { ri, cardInfo } = open('gen3-hong-kong', { settings: { psamHoldsRksse: true } });
+    const pCardInfo = await cardInfo();
+    const r = await ri.call({
+      function: 'iReadCard',
+      iType: 1,
+      iAuthType: 1,
+      pCardInfo,
+      pFileAddr: 'EF06|08|',
+    });
+    expect(r).toMatchObject({ code: 0, pOutInfo: 'HKG012345678|' });
   });
 
   it("answers -14 for a malformed pFileAddr, -22 for another card's pCardInfo, the card's 6A83 for an unknown item", async () => {

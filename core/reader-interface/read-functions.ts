@@ -74,6 +74,8 @@ function psamCanAuthenticate(ctx: InterfaceContext, card: OpenedCard): boolean {
 }
 
 async function psamAuthenticate(ctx: InterfaceContext, card: OpenedCard): Promise<void> {
+  if (card.announced === 'ssf33')
+    failWith(RC.PSAM_ALGORITHM, 'the card announces SSF33, which the PSAM does not support');
   const challenge = await must(ctx.reader, getChallenge(8), 'GET CHALLENGE');
   await authenticateWith(ctx.reader, ctx.psam.externalAuthenticate(card.algorithm, card.serial!, challenge));
 }
@@ -102,6 +104,11 @@ async function readStep1(ctx: InterfaceContext, card: OpenedCard): Promise<strin
     failWith(RC.HSM_NOT_NEEDED, "the terminal's PSAM holds RKSSSE: no HSM needed");
   if (!card.serial)
     failWith(RC.CHECK_FAILED, 'the ATR carries no chip serial for the centre to diversify its key');
+  if (card.announced === 'ssf33')
+    failWith(
+      RC.PSAM_ALGORITHM,
+      'the card announces SSF33, which the card-management centre does not support',
+    );
   const challenge = await must(ctx.reader, getChallenge(8), 'GET CHALLENGE');
   return step1OutInfo({
     cardId: card.cardId,

@@ -57,7 +57,9 @@ export function openLab(
     profile,
     async cardInfo() {
       const plain = await ri.call({ function: 'iReadCardBas', iType: 1 });
-      if (profile.generation !== 3) return plain.pOutInfo;
+      if (plain.code !== 0) throw new Error(`iReadCardBas answered ${plain.code}: ${plain.detail ?? ''}`);
+      // Gen 1/2, or a PSAM holding RKSSSE: the plain read is complete.
+      if (plain.pOutInfo.split('|')[1] !== '') return plain.pOutInfo;
       const s1 = await ri.call({ function: 'iReadCardBas_HSM_Step1', iType: 1 });
       const a = ri.cardManagement.authenticate(s1.pOutInfo);
       if (!('pKey' in a)) throw new Error(`centre refused: ${a.message}`);
