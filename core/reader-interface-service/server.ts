@@ -14,6 +14,7 @@ import { isPositional, positionalAnswer, positionalRequest } from './positional.
  *                        → {"result":"0","out":["…"]}
  *   POST /api/<function> the same JSON body (its `function` optional) → the same answer
  *   POST /pinpad         {"entries":["258014"]} queues PIN-pad entries ("CANCEL" cancels)
+ *   GET  /pinpad         {"waiting":true,"functionName":"iVerifyPIN","prompt":"pin","queued":0}
  *   POST /cardmgmt/auth  {"step1":"<Step 1 pOutInfo>"} → {"pKey":"…"}
  *   GET  /               what the service is and the functions it answers
  *
@@ -42,6 +43,8 @@ export interface DriverBackend {
   call(request: DriverCallRequest): Promise<DriverCallResult>;
   /** Queues PIN-pad entries (digits, or "CANCEL"); throws a message for a bad entry. */
   queuePinEntries(entries: string[]): void;
+  /** What the PIN pad is doing: whether a function waits for the holder, entries queued. */
+  pinPadState?(): { waiting: boolean; functionName: string | null; prompt: string | null; queued: number };
   /** The card-management centre: Step 1's pOutInfo → Step 2's pKey; throws a message when it cannot. */
   cardManagementAuth(step1: string): Promise<string> | string;
 }
@@ -269,6 +272,10 @@ export async function startDriverService(options: DriverServiceOptions): Promise
         pinpad: 'POST /pinpad {"entries":["<PIN>"|"CANCEL",…]}',
         cardManagement: 'POST /cardmgmt/auth {"step1":"<Step 1 pOutInfo>"}',
       });
+      return;
+    }
+    if (req.method === 'GET' && path === '/pinpad' && backend.pinPadState) {
+      send(req, res, 200, backend.pinPadState());
       return;
     }
     const apiMatch = /^\/api\/([^/]*)$/.exec(path);

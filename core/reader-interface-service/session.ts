@@ -7,6 +7,7 @@ import type { ApduTrace } from '../../device/trace.ts';
 import {
   createReaderInterface,
   VirtualPinPad,
+  type PinRequest,
   type ReaderInterface,
   type ReaderInterfaceSettings,
 } from '../reader-interface/index.ts';
@@ -60,7 +61,19 @@ export function toDriverResult(r: {
 
 /** The transport's backend over an interface session and its virtual PIN pad. */
 export function interfaceBackend(ri: ReaderInterface, pad: VirtualPinPad): DriverBackend {
+  let asking: PinRequest | null = null;
+  pad.on('request', (r: PinRequest) => (asking = r));
+  pad.on('done', () => (asking = null));
   return {
+    pinPadState() {
+      const now = pad.isWaiting ? asking : null;
+      return {
+        waiting: pad.isWaiting,
+        functionName: now?.functionName ?? null,
+        prompt: now?.prompt ?? null,
+        queued: pad.pending,
+      };
+    },
     async call(request) {
       return toDriverResult(await ri.call(request));
     },

@@ -99,6 +99,25 @@ describe.each<ClientKind>(['c', 'python'])('a HIS through libSSCardDriver.so (%s
     expect((await c.call('iVerifyPIN', 1)).code).toBe(-32);
   });
 
+  it('waits for the holder: GET /pinpad shows who asks, and the PIN typed meanwhile is used', async () => {
+    const url = services['gen3-active']!.url;
+    expect(await (await fetch(`${url}/pinpad`)).json()).toEqual({
+      waiting: false,
+      functionName: null,
+      prompt: null,
+      queued: 0,
+    });
+    const verify = clients['gen3-active']!.call('iVerifyPIN', 1);
+    let state: Record<string, unknown> = {};
+    for (let i = 0; i < 100 && state.waiting !== true; i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      state = (await (await fetch(`${url}/pinpad`)).json()) as Record<string, unknown>;
+    }
+    expect(state).toEqual({ waiting: true, functionName: 'iVerifyPIN', prompt: 'pin', queued: 0 });
+    await pin('gen3-active', resolveCard('gen3-active').profile.pin);
+    expect((await verify).code).toBe(0);
+  });
+
   it('refuses changing the PIN to the initial 123456 (-36)', async () => {
     const p = resolveCard('gen3-active').profile;
     await pin('gen3-active', p.pin, '123456', '123456');
