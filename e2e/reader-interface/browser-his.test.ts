@@ -50,6 +50,7 @@ beforeAll(async () => {
     join(dir, 'ledger.db'),
     '--pin-timeout',
     '5',
+    '--trace',
   ]);
   his = createServer((_req, res) =>
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(HIS_PAGE),
@@ -192,6 +193,10 @@ describe('malformed requests never crash the service', () => {
   it('stops cleanly on Ctrl-C', async () => {
     expect(await service.stop()).toBe(0);
     expect(service.output()).toContain('Reader service stopped (SIGINT)');
+    // --trace printed every call and APDU, the VERIFY bodies masked: the PIN typed appears nowhere.
+    expect(service.output()).toContain('iVerifyPIN → -51');
+    expect(service.output()).toMatch(/0020000003\*+/);
+    expect(service.output()).not.toContain(resolveCard('gen3-active').profile.pin);
     await expect(fetch(`${service.url}/`)).rejects.toThrow();
   });
 });
