@@ -8,6 +8,7 @@ import { cmdConformance } from './conformance-command.ts';
 import { cmdRecord } from './record-command.ts';
 import { cmdRun } from './run-command.ts';
 import { cmdHost } from './host-command.ts';
+import { cmdDriver } from './driver-command.ts';
 import { fromHex, toHex, HexError } from '../core/card/hex.ts';
 import { loadWallet, resolveCard, BUNDLED_CARDS_DIR } from '../core/card/wallet.ts';
 import { ProfileError, type CardProfile } from '../core/card/profile.ts';
@@ -70,6 +71,10 @@ Usage:
                                                  (docs/central-host.md)
   sscard host status [--url <host url>] [--json] terminals seen, queue depths, last sync,
                                                  reconciliation per terminal, chain totals
+  sscard driver serve [--card <card> | --reader <name>] [--db <file>] [--listen 127.0.0.1:12342]
+                      [--pin-timeout <s>]        the standard reader interface (iReadCardBas …) for
+                                                 HIS/POS software: WebSocket + HTTP on 127.0.0.1,
+                                                 libSSCardDriver.so (docs/reader-interface.md)
   sscard help | --help
 
 <card> is a card profile JSON file or the id of a bundled card (see 'sscard cards').
@@ -510,6 +515,8 @@ export async function run(argv: string[], io: CliIo = processIo, signal?: AbortS
         return await cmdRecord(rest, io);
       case 'host':
         return await cmdHost(rest, io, signal);
+      case 'driver':
+        return await cmdDriver(rest, io, signal);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }

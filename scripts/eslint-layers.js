@@ -9,7 +9,8 @@
  *   device       device, core/terminal, core/ledger          (readers; the terminal side of the
  *                                                              card; the ledger's books)
  *   services     core/host, core/pos, core/bank, state-machines
- *   qa           core/faults, core/scenario, core/conformance, core/reader-interface
+ *   qa           core/faults, core/scenario, core/conformance, core/reader-interface,
+ *                core/reader-interface-service
  *   api          core/api
  *   shells       cli, web, electron
  *
@@ -33,7 +34,16 @@ export const LAYERS = [
   { name: 'card', paths: ['core/card/', 'core/rules/'] },
   { name: 'device', paths: ['device/', 'core/terminal/', 'core/ledger/'] },
   { name: 'services', paths: ['core/host/', 'core/pos/', 'core/bank/', 'state-machines/'] },
-  { name: 'qa', paths: ['core/faults/', 'core/scenario/', 'core/conformance/', 'core/reader-interface/'] },
+  {
+    name: 'qa',
+    paths: [
+      'core/faults/',
+      'core/scenario/',
+      'core/conformance/',
+      'core/reader-interface/',
+      'core/reader-interface-service/',
+    ],
+  },
   { name: 'api', paths: ['core/api/'] },
   { name: 'shells', paths: ['cli/', 'web/', 'electron/'] },
 ];

@@ -29,6 +29,19 @@ describe('the layer rule (npm run lint)', () => {
     expect(layerOf('core/reader-interface/interface.ts')).toBe(layerOf('core/scenario/engine.ts'));
   });
 
+  it('puts the reader service with the QA kit: above the till and the host, below the Api', async () => {
+    expect(layerOf('core/reader-interface-service/server.ts')).toBe(layerOf('core/conformance/runner.ts'));
+    expect(layerOf('core/reader-interface-service/server.ts')).toBeGreaterThan(
+      layerOf('core/pos/terminal.ts'),
+    );
+    expect(
+      await layerErrors(
+        'core/reader-interface-service/scratch.ts',
+        "import { createCore } from '../api/create-core.ts';\nvoid createCore;\n",
+      ),
+    ).toHaveLength(1);
+  });
+
   it('fails a foundation file that imports a feature above it', async () => {
     const errors = await layerErrors(
       'core/db/scratch.ts',
