@@ -5,7 +5,6 @@ import { connectionFailure, type HostStatus } from '../core/host/server/pg-host.
 import { HttpHost } from '../core/host/http-host.ts';
 import { HostError, type MedicalOrder, type ShortfallPolicy } from '../core/host/types.ts';
 import { TOKEN_ENV } from '../core/host/server/protocol.ts';
-import { yuan } from '../core/pos/receipt.ts';
 
 /**
  * `sscard host serve` runs the central host (bank + medical insurance centre) on PostgreSQL for
@@ -153,7 +152,7 @@ export function renderStatus(s: HostStatus, url: string): string[] {
     when(t.lastSync),
     t.reconciliation === 'mismatch' ? `mismatch (${t.mismatches ?? '?'})` : t.reconciliation,
     String(t.payments),
-    `¥${yuan(t.netFen)}`,
+    `¥${t.netYuan}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) =>
@@ -167,7 +166,7 @@ export function renderStatus(s: HostStatus, url: string): string[] {
   for (const r of rows) lines.push(fmt(r));
   const c = s.chain;
   lines.push(
-    `Chain: ${c.terminals} terminal(s), ${c.cards} card(s), ${c.payments} payment(s), net ¥${yuan(c.netFen)}, ` +
+    `Chain: ${c.terminals} terminal(s), ${c.cards} card(s), ${c.payments} payment(s), net ¥${c.netYuan}, ` +
       `queued at terminals ${c.queueDepth}; ` +
       `${c.allReconciled ? 'every terminal reconciled' : 'not every terminal reconciled'}; ` +
       `host books ${c.booksBalanced ? 'balanced' : 'NOT balanced'}`,

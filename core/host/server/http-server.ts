@@ -59,21 +59,40 @@ class BadBody extends Error {
   }
 }
 
+/**
+ * Reads a JSON body of at most MAX_BODY bytes. A declared or actual size over it is refused
+ * with 413 without reading further (the connection is closed after the answer); a body that is
+ * not UTF-8 JSON with 400.
+ */
 function readBody(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (Number.isFinite(declared) && declared > MAX_BODY) {
+      reject(new BadBody(`request body of ${declared} bytes is over the limit of ${MAX_BODY} bytes`, 413));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     req.on('data', (c: Buffer) => {
+      if (over) return;
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new BadBody(`request body over ${MAX_BODY} bytes`, 413));
-        req.destroy();
+        over = true;
+        chunks.length = 0;
+        reject(new BadBody(`request body over the limit of ${MAX_BODY} bytes`, 413));
         return;
       }
       chunks.push(c);
     });
     req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
+      if (over) return;
+      let raw: string;
+      try {
+        raw = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+      } catch {
+        return reject(new BadBody('request body is not UTF-8'));
+      }
       if (raw.trim() === '') return resolve({});
       try {
         resolve(JSON.parse(raw));
@@ -180,8 +199,11 @@ export async function startHostServer(options: HostServerOptions & { pgHost?: Pg
         res.destroy();
         return;
       }
-      if (e instanceof BadBody)
+      if (e instanceof BadBody) {
+        // An oversized body is not read to its end: the connection closes after the answer.
+        if (e.status === 413) res.setHeader('connection', 'close');
         return sendError(res, e.status, { code: 'INVALID_REQUEST', message: e.message });
+      }
       if (e instanceof HostError) {
         return sendError(res, STATUS_OF[e.code] ?? 400, {
           code: e.code,
