@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createCore } from './create-core.ts';
 import { HostChoiceError, describeHostChoice, hostChoice, hostChoiceFromEnv } from './host-choice.ts';
 import { startHostServer } from '../host/server/http-server.ts';
+import { enrolTill } from '../../test/harness/host/enrol.ts';
 import { freshDatabase, releaseTestServer } from '../../test/harness/host/pg-test-support.ts';
 
 /** The app's launchers (npm run web, Electron) pick the central host and the till's id. */
@@ -34,7 +35,12 @@ describe('choosing the host for the app', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sscard-app-host-'));
     const core = await createCore({
       dbPath: join(dir, 'ledger.db'),
-      ...hostChoice({ hostUrl: server.url, hostToken: 'tok', terminalId: 'PHARM7' }),
+      // The till's own credential (the operator's token 'tok' is for status only).
+      ...hostChoice({
+        hostUrl: server.url,
+        hostToken: await enrolTill(server, 'PHARM7'),
+        terminalId: 'PHARM7',
+      }),
     });
     try {
       await core.api.insertCard({ cardId: 'gen3-active' });

@@ -21,6 +21,7 @@ import {
 import { startHostServer } from './http-server.ts';
 import { PgHost } from './pg-host.ts';
 import { freshDatabase, releaseTestServer } from '../../../test/harness/host/pg-test-support.ts';
+import { enrolTill } from '../../../test/harness/host/enrol.ts';
 
 /**
  * One contract, three hosts: the in-process reference (SQLite), the central host on
@@ -57,10 +58,11 @@ interface Options {
 type Kind = 'in-process' | 'postgres' | 'http';
 
 const cleanups: (() => Promise<void>)[] = [];
+// Dropping some twenty databases takes longer than the default 10 s on a loaded machine.
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
   await releaseTestServer();
-});
+}, 120_000);
 
 async function fixture(kind: Kind, o: Options = {}): Promise<Fixture> {
   const start = o.start ?? START;
@@ -104,7 +106,7 @@ async function fixture(kind: Kind, o: Options = {}): Promise<Fixture> {
     (await pgHost.forwardBatch(requests)).map((o) => o.record ?? { error: o.error!.code });
   if (kind === 'http') {
     const server = await startHostServer({ pgHost });
-    const client = new HttpHost({ url: server.url, timeoutMs: 10_000 });
+    const client = new HttpHost({ url: server.url, timeoutMs: 10_000, credential: await enrolTill(pgHost) });
     host = client;
     batch = async (requests) => {
       // Every record must come from the one batch request, none from a call one by one.

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { enrolTill, RawTill } from '../../../test/harness/host/enrol.ts';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MAX_AMOUNT_FEN } from '../../../state-machines/types.ts';
 import { hostFixture, offline, payment } from '../../../test/harness/host/test-support.ts';
@@ -29,34 +30,21 @@ async function centralHost(): Promise<HostServer> {
   return server;
 }
 
-/** A raw POST: the status code and the parsed answer. */
-function post(
+const tills = new WeakMap<HostServer, RawTill>();
+
+/** A POST signed by the enrolled till T0001: the status code and the parsed answer. */
+async function post(
   server: HostServer,
   path: string,
   body: Buffer | string | object,
 ): Promise<{ status: number; json: { error?: { code: string; message: string }; result?: unknown } }> {
-  const payload = Buffer.isBuffer(body)
-    ? body
-    : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${server.url}${path}`,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': payload.length } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            json: JSON.parse(Buffer.concat(chunks).toString() || 'null'),
-          }),
-        );
-      },
-    );
-    // The host may close the connection while a large body is still being written: that is fine.
-    req.on('error', (e) => ((e as { code?: string }).code === 'EPIPE' ? undefined : reject(e)));
-    req.end(payload);
-  });
+  let till = tills.get(server);
+  if (!till) {
+    till = new RawTill(server.url, await enrolTill(server, 'T0001'));
+    tills.set(server, till);
+  }
+  const r = await till.post(path, body);
+  return { status: r.status, json: r.json ?? {} };
 }
 
 const REG = {

@@ -9,7 +9,13 @@ import { instantProblem, MAX_PAYMENT_FEN } from '../request-checks.ts';
  *
  *   200 { result }                               the method's answer
  *   4xx { error: { code, message, triesLeft? } }  a HostError (INVALID_REQUEST for a bad body)
- *   401 { error: { code: 'UNAUTHORIZED' } }      missing or wrong token
+ *   401 { error: { code: 'UNAUTHORIZED' | 'NOT_ENROLLED' | 'TERMINAL_REVOKED' | 'SIGN_ON_REQUIRED'
+ *                  | 'BAD_MAC' | 'REPLAYED' } }   the operator token or the till's credential refused
+ *   403 { error: { code: 'FORBIDDEN' } }         another terminal's payment, records or id
+ *   413 { error: { code: 'INVALID_REQUEST' } }   a body over the limit
+ *
+ * Every route but /health, /v1/status (operator token) and /v1/sign-on is a till's: it carries
+ * the headers of terminal-keys.ts (terminal, session, sequence, MAC).
  *   503 { error: { code: 'HOST_DOWN' } }         PostgreSQL unreachable: nothing was applied
  *   500 { error: { code: 'HOST_FAILED' } }       anything else: the request may or may not have applied
  */
@@ -28,6 +34,7 @@ export const ROUTES = {
   registerCard: `${API_PREFIX}/cards`,
   report: `${API_PREFIX}/terminals/report`,
   status: `${API_PREFIX}/status`,
+  signOn: `${API_PREFIX}/sign-on`,
   health: '/health',
 } as const;
 
@@ -98,7 +105,13 @@ export const secretHashSchema = z.strictObject({
 const openingFen = balanceFen.nullable();
 
 export const BODIES = {
-  verifyPassword: z.strictObject({ cardId, password: z.string().max(64) }),
+  /** The password only as a PIN block under the session's PIN key (core/host/terminal-keys.ts). */
+  verifyPassword: z.strictObject({ cardId, pinBlock: z.string().regex(/^(?:[0-9a-f]{16}|[0-9a-f]{32})$/) }),
+  signOn: z.strictObject({
+    terminalId,
+    nonce: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 hex digits'),
+    at: instant,
+  }),
   balances: z.strictObject({ cardId }),
   cardStatus: z.strictObject({ cardId }),
   pay: paymentRequestSchema,
@@ -138,7 +151,17 @@ export const BODIES = {
   }),
 } as const;
 
-export type WireErrorCode = HostErrorCode | 'UNAUTHORIZED' | 'HOST_FAILED' | 'NOT_FOUND';
+export type WireErrorCode =
+  | HostErrorCode
+  | 'UNAUTHORIZED'
+  | 'NOT_ENROLLED'
+  | 'TERMINAL_REVOKED'
+  | 'SIGN_ON_REQUIRED'
+  | 'BAD_MAC'
+  | 'REPLAYED'
+  | 'FORBIDDEN'
+  | 'HOST_FAILED'
+  | 'NOT_FOUND';
 
 export interface WireError {
   readonly code: WireErrorCode;
@@ -154,5 +177,8 @@ export const wireErrorSchema = z.object({
   }),
 });
 
-/** The environment variable a shared token may come from (host and terminals). */
+/**
+ * The environment variable the host's operator token comes from (host serve and status), and
+ * a till's credential (sscard-terminal:…, as sscard host enrol prints it).
+ */
 export const TOKEN_ENV = 'SSCARD_HOST_TOKEN';

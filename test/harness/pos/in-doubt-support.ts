@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
  * Test support for core/pos/in-doubt*.test.ts: starts test/harness/pos/in-doubt-child.ts (a till whose
  * host misbehaves around the debit) and follows what it prints.
  */
-const REPO_ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('./in-doubt-child.ts', import.meta.url));
 
 export interface ChildExit {
