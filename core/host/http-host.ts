@@ -14,19 +14,16 @@ import {
   type PasswordCheck,
 } from './types.ts';
 import { MAX_BATCH, ROUTES, TOKEN_ENV, wireErrorSchema } from './server/protocol.ts';
-import { randomBytes } from 'node:crypto';
 import {
-  AUTH_HEADERS,
   isCredentialText,
-  keyCheckValue,
   parseCredential,
   PIN_RE,
   pinBlock,
-  requestMac,
-  signOnKey,
-  unwrapKey,
   type TerminalCredential,
 } from './terminal-keys.ts';
+import { openSignOn, signedHeaders, signOnRequest, type Session } from './http-host/session.ts';
+import { sendOnce, Timeout } from './http-host/transport.ts';
+import { balancesWire, HOST_CODES, recordWire, signOnWire, statusWire } from './http-host/wire.ts';
 import type { CardRegistration, HostStatus, RegistrationResult, TerminalReport } from './server/pg-host.ts';
 
 /**
@@ -85,45 +82,6 @@ export interface HttpHostOptions {
   readonly batchSize?: number;
 }
 
-const splitWire = z.object({
-  medicalCurrentFen: z.number().int(),
-  medicalPriorFen: z.number().int(),
-  reserveFen: z.number().int(),
-  selfPayFen: z.number().int(),
-});
-const recordWire = z.object({
-  paymentId: z.string(),
-  kind: z.enum(['payment', 'refund', 'reversal']),
-  refPaymentId: z.string().nullable(),
-  terminalId: z.string(),
-  cardId: z.string(),
-  method: z.enum(['medical', 'reserve']),
-  amountFen: z.number().int(),
-  split: splitWire,
-  advancedFen: z.number().int(),
-  createdAt: z.string(),
-  appliedAt: z.string(),
-});
-const balancesWire = z.object({
-  reserve: z.number().int().nullable(),
-  medicalCurrent: z.number().int().nullable(),
-  medicalPrior: z.number().int().nullable(),
-});
-const statusWire = z.enum(['active', 'not-activated', 'loss-reported', 'closed']);
-
-const HOST_CODES: ReadonlySet<string> = new Set<HostErrorCode>([
-  'HOST_DOWN',
-  'HOST_TIMEOUT',
-  'UNKNOWN_CARD',
-  'CARD_NOT_USABLE',
-  'WRONG_PASSWORD',
-  'PASSWORD_LOCKED',
-  'INSUFFICIENT_FUNDS',
-  'UNKNOWN_PAYMENT',
-  'PAYMENT_VOIDED',
-  'INVALID_REQUEST',
-]);
-
 const LINK_STATES: readonly LinkState[] = ['up', 'down', 'slow'];
 
 /** A PEM file of a certificate the till trusts for an https:// host (its self-signed cert.pem). */
@@ -137,25 +95,6 @@ const LOST = /^(ECONNRESET|EPIPE|ETIMEDOUT)$/;
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
-
-class Timeout extends Error {}
-
-/** The working keys of a sign-on. */
-interface Session {
-  readonly id: string;
-  readonly pinKey: Uint8Array;
-  readonly macKey: Uint8Array;
-  seq: number;
-}
-
-const signOnWire = z.object({
-  sessionId: z.string().regex(/^[0-9a-f]{32}$/),
-  alg: z.enum(['3des', 'sm4']),
-  pinKey: z.string(),
-  pinKeyCheck: z.string(),
-  macKey: z.string(),
-  macKeyCheck: z.string(),
-});
 
 /** A request body, or one built from the session's keys (a PIN block). */
 type Body = unknown | ((session: Session | null) => unknown);
@@ -269,51 +208,9 @@ export class HttpHost implements Host {
     body: unknown,
     extraHeaders: Record<string, string> = {},
   ): Promise<{ status: number; json: unknown }> {
-    return new Promise((resolve, reject) => {
-      const payload = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
-      const target = new URL(path.replace(/^\//, ''), this.url + '/');
-      const lib = this.base.protocol === 'https:' ? https : http;
-      const req = lib.request(
-        target,
-        {
-          method,
-          agent: this.agent,
-          headers: {
-            accept: 'application/json',
-            ...(payload
-              ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
-              : {}),
-            ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-            ...extraHeaders,
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            clearTimeout(timer);
-            const text = Buffer.concat(chunks).toString('utf8');
-            let json: unknown;
-            try {
-              json = text ? JSON.parse(text) : null;
-            } catch {
-              json = null;
-            }
-            resolve({ status: res.statusCode ?? 0, json });
-          });
-          res.on('error', (e) => {
-            clearTimeout(timer);
-            reject(e);
-          });
-        },
-      );
-      const timer = setTimeout(() => req.destroy(new Timeout()), this.timeoutMs);
-      req.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      req.end(payload);
-    });
+    const payload = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+    const headers = { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...extraHeaders };
+    return sendOnce(this.url, this.agent, this.timeoutMs, method, path, payload, headers);
   }
 
   /** One call to the host, mapped to the contract's errors. */
@@ -349,7 +246,7 @@ export class HttpHost implements Host {
           method,
           path,
           payload,
-          session ? this.sign(session, path, payload ?? '') : {},
+          session ? signedHeaders(this.credential!, session, path, payload ?? '') : {},
         );
       } catch (e) {
         if (e instanceof HostError) throw e;
@@ -395,26 +292,6 @@ export class HttpHost implements Host {
     return wire.success ? wire.data.error.code : null;
   }
 
-  /** The headers that bind a request to this till: terminal, session, a new sequence number, MAC. */
-  private sign(session: Session, path: string, payload: string): Record<string, string> {
-    const credential = this.credential!;
-    session.seq += 1;
-    const seq = session.seq;
-    return {
-      [AUTH_HEADERS.terminal]: credential.terminalId,
-      [AUTH_HEADERS.session]: session.id,
-      [AUTH_HEADERS.seq]: String(seq),
-      [AUTH_HEADERS.mac]: requestMac(session.macKey, {
-        method: 'POST',
-        path,
-        terminalId: credential.terminalId,
-        sessionId: session.id,
-        seq,
-        body: payload,
-      }),
-    };
-  }
-
   /** The current session, signing on first if there is none (one sign-on at a time). */
   private signedOn(): Promise<Session> {
     if (this.session) return Promise.resolve(this.session);
@@ -438,25 +315,10 @@ export class HttpHost implements Host {
         `this till has no terminal credential for the central host (set it with --host-token or ${TOKEN_ENV})`,
       );
     }
-    const payload = JSON.stringify({
-      terminalId: credential.terminalId,
-      nonce: randomBytes(16).toString('hex'),
-      at: new Date().toISOString(),
-    });
-    const mac = requestMac(signOnKey(credential), {
-      method: 'POST',
-      path: ROUTES.signOn,
-      terminalId: credential.terminalId,
-      sessionId: '-',
-      seq: 0,
-      body: payload,
-    });
+    const { payload, headers } = signOnRequest(credential);
     let answer: { status: number; json: unknown };
     try {
-      answer = await this.once('POST', ROUTES.signOn, payload, {
-        [AUTH_HEADERS.terminal]: credential.terminalId,
-        [AUTH_HEADERS.mac]: mac,
-      });
+      answer = await this.once('POST', ROUTES.signOn, payload, headers);
     } catch (e) {
       if (e instanceof Timeout)
         throw new HostError(
@@ -468,25 +330,12 @@ export class HttpHost implements Host {
         throw new HostError('HOST_DOWN', `host at ${this.url} unreachable (${code}): nothing was sent`);
       throw new HostError('HOST_TIMEOUT', `sign-on at ${this.url} failed (${code || (e as Error).message})`);
     }
-    const keys = this.answer(answer, (r) => signOnWire.parse(r));
-    if (keys.alg !== credential.alg) {
-      throw new HostError(
-        'INVALID_REQUEST',
-        `sign-on: the host uses ${keys.alg}, this credential ${credential.alg}`,
-      );
-    }
-    const pinKey = unwrapKey(credential.alg, credential.masterKey, keys.pinKey);
-    const macKey = unwrapKey(credential.alg, credential.masterKey, keys.macKey);
-    if (
-      keyCheckValue(credential.alg, pinKey) !== keys.pinKeyCheck ||
-      keyCheckValue(credential.alg, macKey) !== keys.macKeyCheck
-    ) {
-      throw new HostError(
-        'INVALID_REQUEST',
-        'sign-on: the working keys do not match their check values (a different master key: enrol this till again)',
-      );
-    }
-    this.session = { id: keys.sessionId, pinKey, macKey, seq: 0 };
+    const opened = openSignOn(
+      credential,
+      this.answer(answer, (r) => signOnWire.parse(r)),
+    );
+    if (typeof opened === 'string') throw new HostError('INVALID_REQUEST', opened);
+    this.session = opened;
     return this.session;
   }
 
