@@ -28,11 +28,15 @@ CREATE TABLE host_terminal_sessions (
   terminal_id  TEXT NOT NULL REFERENCES host_terminal_credentials (terminal_id) ON DELETE CASCADE,
   pin_key      TEXT NOT NULL,
   mac_key      TEXT NOT NULL,
-  signed_on_at TIMESTAMPTZ NOT NULL
+  signed_on_at TIMESTAMPTZ NOT NULL,
+  -- Sequence numbers at or below are refused without looking them up (their rows are pruned).
+  seq_floor    BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX host_terminal_sessions_by_terminal ON host_terminal_sessions (terminal_id, signed_on_at);
 
--- Sequence numbers used in a session: a request whose number is here already is a replay.
+-- Sequence numbers used in a session: a request whose number is here already, or at or below
+-- the session's seq_floor, is a replay. Every 1024th number moves the floor 4096 behind it and
+-- prunes the rows under it, so a long session keeps a few thousand rows, not one per request.
 CREATE TABLE host_request_seq (
   session_id TEXT NOT NULL REFERENCES host_terminal_sessions (session_id) ON DELETE CASCADE,
   seq        BIGINT NOT NULL CHECK (seq > 0),

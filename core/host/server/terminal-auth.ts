@@ -26,6 +26,10 @@ import { TERMINAL_ID_RE } from './protocol.ts';
 /** Sessions a terminal keeps (several processes of one till may run at once). */
 export const SESSIONS_KEPT = 8;
 
+/** How far behind the newest sequence number a request may still arrive (out of order). */
+export const SEQ_WINDOW = 4096;
+const SEQ_PRUNE_EVERY = 1024;
+
 export type AuthCode =
   | 'NOT_ENROLLED'
   | 'TERMINAL_REVOKED'
@@ -292,8 +296,8 @@ export async function authenticate(
     );
   }
   const row = (
-    await pool.query<CredentialRow & { pin_key: string; mac_key: string }>(
-      `SELECT c.alg, c.master_key, c.revoked_at, s.pin_key, s.mac_key
+    await pool.query<CredentialRow & { pin_key: string; mac_key: string; seq_floor: string }>(
+      `SELECT c.alg, c.master_key, c.revoked_at, s.pin_key, s.mac_key, s.seq_floor::text AS seq_floor
        FROM host_terminal_credentials c LEFT JOIN host_terminal_sessions s
          ON s.terminal_id = c.terminal_id AND s.session_id = $2
        WHERE c.terminal_id = $1`,
@@ -314,15 +318,28 @@ export async function authenticate(
       `request of terminal ${terminalId}: the MAC does not match (altered or wrong key)`,
     );
   }
-  const fresh = await pool.query(
-    'INSERT INTO host_request_seq (session_id, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-    [sessionId, seq],
-  );
+  const fresh =
+    seq > Number(row.seq_floor)
+      ? await pool.query(
+          `INSERT INTO host_request_seq (session_id, seq)
+           SELECT $1, $2 FROM host_terminal_sessions WHERE session_id = $1 AND seq_floor < $2
+           ON CONFLICT DO NOTHING`,
+          [sessionId, seq],
+        )
+      : { rowCount: 0 };
   if (fresh.rowCount === 0) {
     throw new AuthError(
       'REPLAYED',
       `request of terminal ${terminalId}: sequence ${seq} used before (replay)`,
     );
+  }
+  if (seq % SEQ_PRUNE_EVERY === 0 && seq > SEQ_WINDOW) {
+    const floor = seq - SEQ_WINDOW;
+    await pool.query(
+      'UPDATE host_terminal_sessions SET seq_floor = GREATEST(seq_floor, $2) WHERE session_id = $1',
+      [sessionId, floor],
+    );
+    await pool.query('DELETE FROM host_request_seq WHERE session_id = $1 AND seq <= $2', [sessionId, floor]);
   }
   return { terminalId, alg: row.alg, pinKey: unwrapKey(row.alg, masterKey, row.pin_key) };
 }

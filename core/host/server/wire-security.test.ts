@@ -235,6 +235,24 @@ describe('no secret in clear on the wire (issue 16, item 6)', () => {
     expect(await count()).toEqual({ n: 2, fen: 1_400 });
   });
 
+  it('sequence numbers: out of order within the window is taken once; below the pruned floor is a replay', async () => {
+    const server = await centralHost();
+    const till = new RawTill(server.url, await enrolTill(server, 'T0001'));
+    await till.signOn();
+    const body = JSON.stringify({ cardId: 'A00000001' });
+    const send = (seq: number) =>
+      rawPost(server.url, ROUTES.cardStatus, body, till.headers(ROUTES.cardStatus, body, seq));
+    // UNKNOWN_CARD (404) means the request got past its MAC and sequence checks.
+    expect((await send(3)).status).toBe(404);
+    expect((await send(2)).status).toBe(404);
+    expect((await send(3)).json?.error?.code).toBe('REPLAYED');
+    expect((await send(5_120)).status).toBe(404); // every 1024th moves the floor to 5120 − 4096
+    expect((await send(1_000)).json?.error?.code).toBe('REPLAYED');
+    expect((await send(1_025)).status).toBe(404);
+    const rows = await server.host.pool.query('SELECT seq::int FROM host_request_seq ORDER BY seq');
+    expect(rows.rows.map((r) => r.seq)).toEqual([1_025, 5_120]);
+  });
+
   it('a replayed sign-on is refused; working keys change at every sign-on', async () => {
     const server = await centralHost();
     const credential = await enrolTill(server, 'T0001');
