@@ -10,9 +10,9 @@ import { BODIES, ROUTES, type WireError } from './protocol.ts';
 import {
   AuthError,
   authenticate,
-  hasTerminalHeaders,
   requireOwnPayment,
   requireOwnTerminal,
+  requireTerminalHeaders,
   signOn,
   type Caller,
 } from './terminal-auth.ts';
@@ -270,8 +270,7 @@ export async function startHostServer(options: HostServerOptions & { pgHost?: Pg
     if (req.method !== 'POST')
       return sendError(res, 405, { code: 'INVALID_REQUEST', message: `${path} takes POST` });
     // A request without a terminal credential is refused before its body is read.
-    if (!hasTerminalHeaders(req.headers))
-      await authenticate(host.pool, req.headers, 'POST', path, Buffer.alloc(0));
+    requireTerminalHeaders(req.headers);
     const raw = await readRaw(req);
     const caller = await authenticate(host.pool, req.headers, 'POST', path, raw);
     const parsed = route.schema.safeParse(parseBody(raw));

@@ -262,9 +262,17 @@ export interface Caller {
   readonly pinKey: Uint8Array;
 }
 
-/** True when a request carries terminal authentication headers at all. */
-export function hasTerminalHeaders(headers: Record<string, string | string[] | undefined>): boolean {
-  return header(headers, AUTH_HEADERS.terminal) !== null;
+/** Refuses at once a request that carries no terminal credential at all (before its body is read). */
+export function requireTerminalHeaders(headers: Record<string, string | string[] | undefined>): void {
+  if (header(headers, AUTH_HEADERS.terminal) === null) throw noCredential();
+}
+
+function noCredential(): AuthError {
+  return new AuthError(
+    'NOT_ENROLLED',
+    'this till sent no terminal credential: enrol it at the host (sscard host enrol --terminal-id <id>) ' +
+      'and give the credential with --host-token or SSCARD_HOST_TOKEN',
+  );
 }
 
 /**
@@ -279,13 +287,7 @@ export async function authenticate(
   raw: Buffer,
 ): Promise<Caller> {
   const terminalId = header(headers, AUTH_HEADERS.terminal);
-  if (!terminalId) {
-    throw new AuthError(
-      'NOT_ENROLLED',
-      'this till sent no terminal credential: enrol it at the host (sscard host enrol --terminal-id <id>) ' +
-        'and give the credential with --host-token or SSCARD_HOST_TOKEN',
-    );
-  }
+  if (!terminalId) throw noCredential();
   const sessionId = header(headers, AUTH_HEADERS.session);
   const seqText = header(headers, AUTH_HEADERS.seq);
   const mac = header(headers, AUTH_HEADERS.mac);
