@@ -17,6 +17,9 @@
  */
 import { join } from 'node:path';
 import pg from 'pg';
+import { migrate } from '../core/db/pg-migrate.ts';
+import { enrolTerminal } from '../core/host/server/terminal-auth.ts';
+import { formatCredential } from '../core/host/terminal-keys.ts';
 import { startPrivateCluster, withDatabase } from '../test/harness/host/pg-test-support.ts';
 import { freePort, startHost, tempDir, terminal } from '../e2e/central-host/support.ts';
 
@@ -102,6 +105,15 @@ async function main() {
   const tmp = tempDir('bench-central');
   const port = await freePort();
   const hostUrl = `http://127.0.0.1:${port}`;
+  // Each terminal enrolled at the host before it first starts; the credential kept by the till.
+  const enrolPool = new pg.Pool({ connectionString: db.url, max: 1 });
+  const credentials = new Map<string, string>();
+  try {
+    await migrate(enrolPool);
+    for (const id of ids) credentials.set(id, formatCredential(await enrolTerminal(enrolPool, id)));
+  } finally {
+    await enrolPool.end();
+  }
   try {
     process.stdout.write(
       `Taking ${N} offline payments at each of ${TERMINALS} terminals (host down; not timed)…\n`,
@@ -112,6 +124,7 @@ async function main() {
           terminal('pay', {
             db: join(tmp.dir, `${id}.db`),
             hostUrl,
+            hostToken: credentials.get(id)!,
             terminal: id,
             count: N,
             amount: 10,
@@ -133,6 +146,7 @@ async function main() {
             terminal<SyncResult>('sync', {
               db: join(tmp.dir, `${id}.db`),
               hostUrl,
+              hostToken: credentials.get(id)!,
               terminal: id,
               startAt,
               deadlineMs: 600_000,

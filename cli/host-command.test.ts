@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { HttpHost } from '../core/host/http-host.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -102,8 +103,24 @@ describe('sscard host', () => {
       await new Promise((r) => setTimeout(r, 20));
     const dir = mkdtempSync(join(tmpdir(), 'sscard-cli-tills-'));
     try {
+      // Each till enrolled at the host by the operator; its credential kept by the till.
+      const credentials = new Map<string, string>();
+      for (const id of ['SHOP1', 'SHOP2']) {
+        const enrolled = await cli('host', 'enrol', '--pg', db.url, '--terminal-id', id);
+        expect(enrolled.code, enrolled.err).toBe(0);
+        credentials.set(id, /sscard-terminal:\S+/.exec(enrolled.out)![0]);
+      }
       const till = (id: string, ...args: string[]) =>
-        cli(...args, '--db', join(dir, `${id}.db`), '--host-url', url, '--terminal-id', id);
+        cli(
+          ...args,
+          '--db',
+          join(dir, `${id}.db`),
+          '--host-url',
+          url,
+          '--terminal-id',
+          id,
+          ...(credentials.has(id) ? ['--host-token', credentials.get(id)!] : []),
+        );
       const a = await till('SHOP1', 'pay', '--card', 'gen3-active', '--amount', '12.50', '--pin', '258014');
       expect(a.code).toBe(0);
       expect(a.out).toMatch(/终端编号\s+SHOP1/);
@@ -120,6 +137,97 @@ describe('sscard host', () => {
     } finally {
       stop.abort();
       await serving;
+      rmSync(dir, { recursive: true, force: true });
+      await db.drop();
+    }
+  });
+
+  it('host enrol prints a credential once, refuses a second enrolment without --replace; revoke and terminals', async () => {
+    const db = await freshDatabase('cli-enrol');
+    const dir = mkdtempSync(join(tmpdir(), 'sscard-cli-enrol-'));
+    try {
+      const first = await cli('host', 'enrol', '--pg', db.url, '--terminal-id', 'T9');
+      expect(first.code, first.err).toBe(0);
+      expect(first.out).toMatch(/^sscard-terminal:T9:3des:[0-9a-f]{32}$/m);
+      const again = await cli('host', 'enrol', '--pg', db.url, '--terminal-id', 'T9');
+      expect(again.code).toBe(1);
+      expect(again.err).toMatch(/enrolled already.*--replace/);
+      const file = join(dir, 't9.key');
+      const replaced = await cli(
+        'host',
+        'enrol',
+        '--pg',
+        db.url,
+        '--terminal-id',
+        'T9',
+        '--alg',
+        'sm4',
+        '--replace',
+        '--out',
+        file,
+      );
+      expect(replaced.code, replaced.err).toBe(0);
+      expect(replaced.out).not.toMatch(/sscard-terminal:/);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(readFileSync(file, 'utf8')).toMatch(/^sscard-terminal:T9:sm4:[0-9a-f]{32}\n$/);
+      const list = await cli('host', 'terminals', '--pg', db.url, '--json');
+      expect(JSON.parse(list.out)).toEqual([
+        expect.objectContaining({ terminalId: 'T9', alg: 'sm4', revokedAt: null }),
+      ]);
+      expect((await cli('host', 'revoke', '--pg', db.url, '--terminal-id', 'T9')).code).toBe(0);
+      expect((await cli('host', 'terminals', '--pg', db.url)).out).toMatch(/T9 .*REVOKED/);
+      const unknown = await cli('host', 'revoke', '--pg', db.url, '--terminal-id', 'NOPE');
+      expect(unknown.code).toBe(1);
+      expect(unknown.err).toMatch(/NOPE is not enrolled/);
+      expect((await cli('host', 'enrol', '--pg', db.url, '--terminal-id', 'bad id')).code).toBe(64);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await db.drop();
+    }
+  });
+
+  it('host serve refuses to listen beyond loopback without an operator token; serves HTTPS with a self-signed pair it prints the fingerprint of', async () => {
+    const db = await freshDatabase('cli-tls');
+    const dir = mkdtempSync(join(tmpdir(), 'sscard-cli-tls-'));
+    try {
+      const open = await cli('host', 'serve', '--pg', db.url, '--listen', '0.0.0.0:0');
+      expect(open.code).toBe(64);
+      expect(open.err).toMatch(/beyond loopback.*--token/);
+      const port = await freePort();
+      const stop = new AbortController();
+      const c = capture();
+      const serving = run(
+        ['host', 'serve', '--pg', db.url, '--listen', `127.0.0.1:${port}`, '--tls-dir', dir, '--token', 'op'],
+        c.io,
+        stop.signal,
+      );
+      const until = Date.now() + 20_000;
+      while (!c.out.some((l) => l.includes('listening')) && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 20));
+      try {
+        expect(c.out.join('\n')).toMatch(
+          /self-signed, made now\), SHA-256 fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}/,
+        );
+        expect(c.out.join('\n')).toMatch(new RegExp(`listening on https://127\\.0\\.0\\.1:${port}`));
+        const client = new HttpHost({
+          url: `https://127.0.0.1:${port}`,
+          token: 'op',
+          ca: readFileSync(join(dir, 'cert.pem')),
+        });
+        try {
+          expect((await client.status()).terminals).toEqual([]);
+        } finally {
+          client.close();
+        }
+        // Without trusting the certificate, the till does not talk to it.
+        const untrusted = new HttpHost({ url: `https://127.0.0.1:${port}`, token: 'op', timeoutMs: 5_000 });
+        await expect(untrusted.status()).rejects.toMatchObject({ code: 'HOST_TIMEOUT' });
+        untrusted.close();
+      } finally {
+        stop.abort();
+        await serving;
+      }
+    } finally {
       rmSync(dir, { recursive: true, force: true });
       await db.drop();
     }

@@ -1,11 +1,14 @@
 import { EXIT, InputError, UsageError, type CliIo } from './io.ts';
 import { parse } from './args.ts';
-import { startHostServer } from '../core/host/server/http-server.ts';
+import { isLoopback, startHostServer } from '../core/host/server/http-server.ts';
+import { loadTls, selfSignedTls, type TlsFiles } from '../core/host/server/tls-files.ts';
+import { terminalsCommand, TERMINALS_HELP } from './host-terminals-command.ts';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { connectionFailure, type HostStatus } from '../core/host/server/pg-host.ts';
 import { HttpHost } from '../core/host/http-host.ts';
 import { HostError, type MedicalOrder, type ShortfallPolicy } from '../core/host/types.ts';
 import { TOKEN_ENV } from '../core/host/server/protocol.ts';
-import { yuan } from '../core/pos/receipt.ts';
 
 /**
  * `sscard host serve` runs the central host (bank + medical insurance centre) on PostgreSQL for
@@ -17,18 +20,27 @@ export const HOST_URL_ENV = 'SSCARD_HOST_URL';
 export const PG_URL_ENV = 'SSCARD_PG_URL';
 
 const HELP = `sscard host serve --pg <postgresql url> [--listen <address:port>] [--token <secret>]
+                   [--tls-cert <pem> --tls-key <pem> | --tls-dir <folder> | --tls]
                    [--medical-order current-first|prior-first] [--shortfall self-pay|decline]
   Runs the central host on PostgreSQL: migrates the database (in order, once), prints the
-  URL terminals use (--host-url), and serves until Ctrl-C or SIGTERM.
-  --pg      PostgreSQL connection URL (default: $${PG_URL_ENV}), e.g.
-            postgresql://sscard@127.0.0.1:5432/sscard
-  --listen  address to bind (default 127.0.0.1:${DEFAULT_HOST_PORT}; 0.0.0.0:7400 serves the network:
-            put TLS and --token in front of it)
-  --token   shared secret every request must carry (default: $${TOKEN_ENV})
+  URL terminals use (--host-url), and serves until Ctrl-C or SIGTERM. Every till needs its
+  own credential (sscard host enrol).
+  --pg       PostgreSQL connection URL (default: $${PG_URL_ENV}), e.g.
+             postgresql://sscard@127.0.0.1:5432/sscard
+  --listen   address to bind (default 127.0.0.1:${DEFAULT_HOST_PORT}); beyond loopback (0.0.0.0:7400)
+             the host serves only over TLS and with --token
+  --token    the operator's secret for host status (default: $${TOKEN_ENV})
+  --tls-cert, --tls-key  serve HTTPS with this certificate and key (PEM)
+  --tls-dir  serve HTTPS with the self-signed pair in this folder, made on first start
+             (default for a non-loopback --listen, or with --tls: ~/.local/share/sscard-lab/host-tls);
+             its fingerprint is printed; tills trust cert.pem with SSCARD_HOST_CA
 
 sscard host status [--url <host url>] [--token <secret>] [--json]
   Terminals seen, their queue depth, last sync and reconciliation state, and the chain's totals.
-  --url     the host (default: $${HOST_URL_ENV}, else http://127.0.0.1:${DEFAULT_HOST_PORT})
+  --url     the host (default: $${HOST_URL_ENV}, else http://127.0.0.1:${DEFAULT_HOST_PORT}); an https://
+            host with a self-signed certificate is trusted through SSCARD_HOST_CA=<its cert.pem>
+
+${TERMINALS_HELP}
 
 Exit codes: 0 ok, 1 bad input or host/database unreachable, 64 usage.`;
 
@@ -76,6 +88,10 @@ async function cmdServe(args: string[], io: CliIo, signal?: AbortSignal): Promis
     pg: { type: 'string' },
     listen: { type: 'string' },
     token: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-dir': { type: 'string' },
+    tls: { type: 'boolean' },
     'medical-order': { type: 'string' },
     shortfall: { type: 'string' },
     help: { type: 'boolean' },
@@ -103,6 +119,17 @@ async function cmdServe(args: string[], io: CliIo, signal?: AbortSignal): Promis
     throw new UsageError(`--shortfall must be self-pay or decline (got '${String(shortfall)}')`);
   }
   const token = (values.token as string | undefined) ?? process.env[TOKEN_ENV];
+  if (!isLoopback(host) && !token) {
+    throw new UsageError(
+      `--listen ${host} serves beyond loopback: give the operator's --token (or ${TOKEN_ENV}) as well as TLS`,
+    );
+  }
+  const tls = tlsFor(values, host);
+  if (tls) {
+    io.out(
+      `TLS certificate ${tls.certPath}${tls.created ? ' (self-signed, made now)' : ''}, SHA-256 fingerprint ${tls.fingerprint}`,
+    );
+  }
 
   let server;
   try {
@@ -113,6 +140,7 @@ async function cmdServe(args: string[], io: CliIo, signal?: AbortSignal): Promis
       medicalOrder,
       shortfall,
       ...(token ? { token } : {}),
+      ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
       log: (line) => io.err(`sscard host: ${line}`),
     });
   } catch (e) {
@@ -139,6 +167,26 @@ async function cmdServe(args: string[], io: CliIo, signal?: AbortSignal): Promis
   return EXIT.OK;
 }
 
+/** The TLS pair serve uses: the files given, or the self-signed pair (beyond loopback, or --tls). */
+function tlsFor(values: Record<string, unknown>, host: string): TlsFiles | null {
+  const cert = values['tls-cert'] as string | undefined;
+  const key = values['tls-key'] as string | undefined;
+  if ((cert === undefined) !== (key === undefined))
+    throw new UsageError('--tls-cert and --tls-key go together');
+  try {
+    if (cert && key) return loadTls(cert, key);
+    const dir = values['tls-dir'] as string | undefined;
+    if (dir || values.tls || !isLoopback(host)) {
+      const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+      return selfSignedTls(dir ?? join(base, 'sscard-lab', 'host-tls'), host);
+    }
+  } catch (e) {
+    if (e instanceof TypeError) throw new InputError(e.message);
+    throw e;
+  }
+  return null;
+}
+
 function when(iso: string | null): string {
   return iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—';
 }
@@ -153,7 +201,7 @@ export function renderStatus(s: HostStatus, url: string): string[] {
     when(t.lastSync),
     t.reconciliation === 'mismatch' ? `mismatch (${t.mismatches ?? '?'})` : t.reconciliation,
     String(t.payments),
-    `¥${yuan(t.netFen)}`,
+    `¥${t.netYuan}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) =>
@@ -167,7 +215,7 @@ export function renderStatus(s: HostStatus, url: string): string[] {
   for (const r of rows) lines.push(fmt(r));
   const c = s.chain;
   lines.push(
-    `Chain: ${c.terminals} terminal(s), ${c.cards} card(s), ${c.payments} payment(s), net ¥${yuan(c.netFen)}, ` +
+    `Chain: ${c.terminals} terminal(s), ${c.cards} card(s), ${c.payments} payment(s), net ¥${c.netYuan}, ` +
       `queued at terminals ${c.queueDepth}; ` +
       `${c.allReconciled ? 'every terminal reconciled' : 'not every terminal reconciled'}; ` +
       `host books ${c.booksBalanced ? 'balanced' : 'NOT balanced'}`,
@@ -220,6 +268,11 @@ export async function cmdHost(args: string[], io: CliIo, signal?: AbortSignal): 
       return cmdServe(rest, io, signal);
     case 'status':
       return cmdStatus(rest, io);
+    case 'enrol':
+    case 'enroll':
+    case 'revoke':
+    case 'terminals':
+      return terminalsCommand(action, rest, io)!;
     case undefined:
     case 'help':
     case '--help':
@@ -227,6 +280,6 @@ export async function cmdHost(args: string[], io: CliIo, signal?: AbortSignal): 
       io.out(HELP);
       return action === undefined ? EXIT.USAGE : EXIT.OK;
     default:
-      throw new UsageError(`unknown host action '${action}' (serve or status)`);
+      throw new UsageError(`unknown host action '${action}' (serve, status, enrol, revoke or terminals)`);
   }
 }

@@ -67,8 +67,12 @@ Usage:
                                                  parallel; exit 0 all passed, 1 invalid file,
                                                  2 a scenario failed
   sscard host serve --pg <postgresql url> [--listen <address:port>] [--token <secret>]
+                    [--tls-cert <pem> --tls-key <pem> | --tls-dir <folder>]
                                                  run the central host for many terminals
-                                                 (docs/central-host.md)
+                                                 (docs/central-host.md); TLS beyond loopback
+  sscard host enrol|revoke --pg <url> --terminal-id <id>
+                                                 give a till its own credential (printed once)
+                                                 or revoke it; 'sscard host terminals' lists them
   sscard host status [--url <host url>] [--json] terminals seen, queue depths, last sync,
                                                  reconciliation per terminal, chain totals
   sscard driver serve [--card <card> | --reader <name>] [--db <file>] [--listen 127.0.0.1:12342]

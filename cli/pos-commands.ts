@@ -30,7 +30,8 @@ export function parseYuan(text: string): number {
 }
 
 /**
- * --host-url / --host-token (or SSCARD_HOST_URL / SSCARD_HOST_TOKEN): the central host; else
+ * --host-url / --host-token (or SSCARD_HOST_URL / SSCARD_HOST_TOKEN; the token is the till's
+ * credential from sscard host enrol): the central host; else
  * in-process. --terminal-id (or SSCARD_TERMINAL_ID): which till this is (default T0001); every
  * till forwarding to one central host needs its own.
  */

@@ -5,6 +5,11 @@ import { freshDatabase, releaseTestServer, type TestDatabase } from '../test/har
 import { HttpHost } from '../core/host/http-host.ts';
 import type { HostStatus } from '../core/host/server/pg-host.ts';
 import { freePort, sscard, startHost, tempDir, terminal, type HostProcess } from './central-host/support.ts';
+import { migrate } from '../core/db/pg-migrate.ts';
+import { enrolTill } from '../test/harness/host/enrol.ts';
+
+/** Every terminal id the tests below use, enrolled at the host before it first starts. */
+const ENROLLED = ['T_NORTH', 'T_SOUTH', 'T_EAST', 'T_A', 'T_B', 'T_ONE', 'T_TWO'];
 
 /**
  * Many terminals, one host: terminal processes (each on its own SQLite file) forwarding over
@@ -48,6 +53,15 @@ async function world(label: string) {
   const port = await freePort();
   const sql = new pg.Client({ connectionString: db.url });
   await sql.connect();
+  // The tills are enrolled before the host first starts (their credentials kept by each till).
+  const enrolPool = new pg.Pool({ connectionString: db.url, max: 1 });
+  const credentials = new Map<string, string>();
+  try {
+    await migrate(enrolPool);
+    for (const id of ENROLLED) credentials.set(id, await enrolTill(enrolPool, id));
+  } finally {
+    await enrolPool.end();
+  }
   let host: HostProcess | null = null;
   cleanups.push(async () => {
     await host?.kill();
@@ -56,12 +70,23 @@ async function world(label: string) {
     tmp.remove();
   });
   const url = `http://127.0.0.1:${port}`;
-  const terminalArgs = (id: string) => ({ db: join(tmp.dir, `${id}.db`), hostUrl: url, terminal: id });
+  const credential = (id: string) => {
+    const c = credentials.get(id);
+    if (!c) throw new Error(`terminal ${id} is not in ENROLLED`);
+    return c;
+  };
+  const terminalArgs = (id: string) => ({
+    db: join(tmp.dir, `${id}.db`),
+    hostUrl: url,
+    hostToken: credential(id),
+    terminal: id,
+  });
   return {
     url,
     db,
     sql,
     terminalArgs,
+    credential,
     async start(extra: string[] = []) {
       host = await startHost(db.url, port, extra);
       return host;
@@ -275,8 +300,8 @@ describe('many terminals, one central host on PostgreSQL', { timeout: 120_000 },
     await w.start();
     await terminal<PayResult>('pay', { ...w.terminalArgs('T_ONE'), count: 2, amount: 800 }).done;
     await terminal<PayResult>('pay', { ...w.terminalArgs('T_TWO'), count: 1, amount: 800 }).done;
-    // Someone applies a payment at the host in T_TWO's name that T_TWO never took.
-    const client = new HttpHost({ url: w.url, timeoutMs: 10_000 });
+    // Someone with T_TWO's credential applies a payment at the host that T_TWO never took.
+    const client = new HttpHost({ url: w.url, timeoutMs: 10_000, credential: w.credential('T_TWO') });
     await client.pay({
       paymentId: 'ROGUE-1',
       terminalId: 'T_TWO',

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools python3 make gcc g++ ca-certificates chromium fonts-wqy-microhei libxml2-utils postgresql"
+PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools python3 make gcc g++ ca-certificates chromium fonts-wqy-microhei libxml2-utils postgresql openssl"
 if [ "${SSCARD_SKIP_APT:-0}" != "1" ]; then
   # shellcheck disable=SC2086
   if dpkg-query -W -f='${Status}\n' $PACKAGES 2>/dev/null | grep -qv 'install ok installed' ||

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createCore } from './create-core.ts';
 import { HostChoiceError, describeHostChoice, hostChoice, hostChoiceFromEnv } from './host-choice.ts';
 import { startHostServer } from '../host/server/http-server.ts';
+import { enrolTill } from '../../test/harness/host/enrol.ts';
 import { freshDatabase, releaseTestServer } from '../../test/harness/host/pg-test-support.ts';
 
 /** The app's launchers (npm run web, Electron) pick the central host and the till's id. */
@@ -28,13 +29,39 @@ describe('choosing the host for the app', () => {
     });
   });
 
+  it("a till's credential as the token: its terminal is the till's; a malformed or another terminal's one is refused", () => {
+    const key = '00112233445566778899aabbccddeeff';
+    const credential = `sscard-terminal:SHOP_9:3des:${key}`;
+    expect(hostChoice({ hostUrl: 'http://h:7400', hostToken: credential })).toEqual({
+      hostUrl: 'http://h:7400',
+      hostToken: credential,
+      terminalId: 'SHOP_9',
+    });
+    expect(() => hostChoice({ hostToken: credential, terminalId: 'SHOP_1' })).toThrow(
+      /--host-token is the credential of terminal SHOP_9, but --terminal-id is 'SHOP_1'/,
+    );
+    expect(() => hostChoiceFromEnv({ SSCARD_HOST_TOKEN: `sscard-terminal:SHOP_9:aes:${key}` })).toThrow(
+      /^SSCARD_HOST_TOKEN: a terminal credential is/,
+    );
+    try {
+      hostChoice({ hostToken: `sscard-terminal:SHOP_9:3des:${key}00` });
+    } catch (e) {
+      expect((e as Error).message).not.toContain(key);
+    }
+  });
+
   it('the app on a central host pays under its own terminal id; training never reaches the host', async () => {
     const db = await freshDatabase('app-choice');
     const server = await startHostServer({ connectionString: db.url, poolSize: 2, token: 'tok' });
     const dir = mkdtempSync(join(tmpdir(), 'sscard-app-host-'));
     const core = await createCore({
       dbPath: join(dir, 'ledger.db'),
-      ...hostChoice({ hostUrl: server.url, hostToken: 'tok', terminalId: 'PHARM7' }),
+      // The till's own credential (the operator's token 'tok' is for status only).
+      ...hostChoice({
+        hostUrl: server.url,
+        hostToken: await enrolTill(server, 'PHARM7'),
+        terminalId: 'PHARM7',
+      }),
     });
     try {
       await core.api.insertCard({ cardId: 'gen3-active' });

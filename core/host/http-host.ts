@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { rootCertificates as tlsRootCertificates } from 'node:tls';
 import { z } from 'zod';
 import {
   HostError,
@@ -12,6 +14,19 @@ import {
   type PasswordCheck,
 } from './types.ts';
 import { MAX_BATCH, ROUTES, TOKEN_ENV, wireErrorSchema } from './server/protocol.ts';
+import {
+  isCredentialText,
+  parseCredential,
+  PIN_RE,
+  pinBlock,
+  type TerminalCredential,
+} from './terminal-keys.ts';
+import { openSignOn, signedHeaders, signOnRequest, type Session } from './http-host/session.ts';
+import { sendOnce, Timeout } from './http-host/transport.ts';
+import type { HttpHostOptions } from './http-host/options.ts';
+
+export type { HttpHostOptions } from './http-host/options.ts';
+import { balancesWire, HOST_CODES, recordWire, signOnWire, statusWire } from './http-host/wire.ts';
 import type { CardRegistration, HostStatus, RegistrationResult, TerminalReport } from './server/pg-host.ts';
 
 /**
@@ -28,72 +43,21 @@ import type { CardRegistration, HostStatus, RegistrationResult, TerminalReport }
  * The link can be switched locally like the in-process host's ('down': refuse at once;
  * 'slow': answers take slowDelayMs, and past timeoutMs the request is not sent).
  *
+ * Credentials: a till's requests are signed with the working keys of its sign-on (签到), made
+ * with the terminal credential `sscard host enrol` printed (given as `credential`, or as the
+ * token: --host-token / SSCARD_HOST_TOKEN). The client signs on before its first request and
+ * again when the host asks for it (a new host, a dropped session); every request carries a new
+ * sequence number and its MAC; the password leaves only as a PIN block under the PIN key.
+ *
  * Cards: the central host learns a card when a terminal registers it (enrol). Registration is
  * idempotent at the host; the client sends it before the first call about the card and again
  * after a failure, so a card enrolled while the host was down is registered when it returns.
  */
-export interface HttpHostOptions {
-  /** The host's base URL, e.g. http://127.0.0.1:7400 */
-  readonly url: string;
-  /** Shared token (default: SSCARD_HOST_TOKEN from the environment, if set). */
-  readonly token?: string;
-  /** How long the terminal waits for an answer; default 2000 ms. */
-  readonly timeoutMs?: number;
-  /** Immediate resends of an idempotent call after a connection reset; default 2. */
-  readonly retries?: number;
-  readonly link?: LinkState;
-  /** When a 'slow' link answers; default 5000 ms (past the default timeout). */
-  readonly slowDelayMs?: number;
-  /**
-   * The registration of a card this terminal knows (from its own store), for a card the host
-   * answers UNKNOWN_CARD about: e.g. a payment taken offline by an earlier run of the terminal
-   * while the host was down. The call is retried once after registering it.
-   */
-  readonly cardSource?: (cardId: string) => CardRegistration | null;
-  /** Queued payments per forward-batch request (default 200; 1 sends them one by one). */
-  readonly batchSize?: number;
-}
-
-const splitWire = z.object({
-  medicalCurrentFen: z.number().int(),
-  medicalPriorFen: z.number().int(),
-  reserveFen: z.number().int(),
-  selfPayFen: z.number().int(),
-});
-const recordWire = z.object({
-  paymentId: z.string(),
-  kind: z.enum(['payment', 'refund', 'reversal']),
-  refPaymentId: z.string().nullable(),
-  terminalId: z.string(),
-  cardId: z.string(),
-  method: z.enum(['medical', 'reserve']),
-  amountFen: z.number().int(),
-  split: splitWire,
-  advancedFen: z.number().int(),
-  createdAt: z.string(),
-  appliedAt: z.string(),
-});
-const balancesWire = z.object({
-  reserve: z.number().int().nullable(),
-  medicalCurrent: z.number().int().nullable(),
-  medicalPrior: z.number().int().nullable(),
-});
-const statusWire = z.enum(['active', 'not-activated', 'loss-reported', 'closed']);
-
-const HOST_CODES: ReadonlySet<string> = new Set<HostErrorCode>([
-  'HOST_DOWN',
-  'HOST_TIMEOUT',
-  'UNKNOWN_CARD',
-  'CARD_NOT_USABLE',
-  'WRONG_PASSWORD',
-  'PASSWORD_LOCKED',
-  'INSUFFICIENT_FUNDS',
-  'UNKNOWN_PAYMENT',
-  'PAYMENT_VOIDED',
-  'INVALID_REQUEST',
-]);
 
 const LINK_STATES: readonly LinkState[] = ['up', 'down', 'slow'];
+
+/** A PEM file of a certificate the till trusts for an https:// host (its self-signed cert.pem). */
+export const CA_ENV = 'SSCARD_HOST_CA';
 
 /** Nothing left the terminal: the host was not reached. */
 const REFUSED = /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ECONNABORTED)$/;
@@ -104,7 +68,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-class Timeout extends Error {}
+/** A request body, or one built from the session's keys (a PIN block). */
+type Body = unknown | ((session: Session | null) => unknown);
 
 interface Registration {
   readonly reg: CardRegistration;
@@ -116,6 +81,9 @@ export class HttpHost implements Host {
   readonly url: string;
   private readonly base: URL;
   private readonly token: string | null;
+  private readonly credential: TerminalCredential | null;
+  private session: Session | null = null;
+  private signingOn: Promise<Session> | null = null;
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly slowDelayMs: number;
@@ -152,7 +120,14 @@ export class HttpHost implements Host {
     this.base = base;
     this.url = base.toString().replace(/\/$/, '');
     const token = options.token ?? process.env[TOKEN_ENV];
-    this.token = token && token.length > 0 ? token : null;
+    const credentialText = options.credential ?? (token && isCredentialText(token) ? token : undefined);
+    this.credential =
+      credentialText === undefined
+        ? null
+        : typeof credentialText === 'string'
+          ? parseCredential(credentialText)
+          : credentialText;
+    this.token = token && token.length > 0 && !isCredentialText(token) ? token : null;
     this.timeoutMs = timeoutMs;
     this.retries = retries;
     this.slowDelayMs = slowDelayMs;
@@ -162,9 +137,22 @@ export class HttpHost implements Host {
     if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > MAX_BATCH) {
       throw new RangeError(`batchSize must be a whole number from 1 to ${MAX_BATCH}`);
     }
+    let ca = options.ca;
+    const caFile = process.env[CA_ENV];
+    if (ca === undefined && base.protocol === 'https:' && caFile) {
+      try {
+        ca = readFileSync(caFile);
+      } catch {
+        throw new TypeError(`${CA_ENV} names ${caFile}, which cannot be read`);
+      }
+    }
     this.agent =
       base.protocol === 'https:'
-        ? new https.Agent({ keepAlive: true, maxSockets: 16 })
+        ? new https.Agent({
+            keepAlive: true,
+            maxSockets: 16,
+            ...(ca ? { ca: [...tlsRootCertificates, ca.toString()] } : {}),
+          })
         : new http.Agent({ keepAlive: true, maxSockets: 16 });
   }
 
@@ -190,61 +178,23 @@ export class HttpHost implements Host {
     method: 'GET' | 'POST',
     path: string,
     body: unknown,
+    extraHeaders: Record<string, string> = {},
   ): Promise<{ status: number; json: unknown }> {
-    return new Promise((resolve, reject) => {
-      const payload = body === undefined ? '' : JSON.stringify(body);
-      const target = new URL(path.replace(/^\//, ''), this.url + '/');
-      const lib = this.base.protocol === 'https:' ? https : http;
-      const req = lib.request(
-        target,
-        {
-          method,
-          agent: this.agent,
-          headers: {
-            accept: 'application/json',
-            ...(payload
-              ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
-              : {}),
-            ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            clearTimeout(timer);
-            const text = Buffer.concat(chunks).toString('utf8');
-            let json: unknown;
-            try {
-              json = text ? JSON.parse(text) : null;
-            } catch {
-              json = null;
-            }
-            resolve({ status: res.statusCode ?? 0, json });
-          });
-          res.on('error', (e) => {
-            clearTimeout(timer);
-            reject(e);
-          });
-        },
-      );
-      const timer = setTimeout(() => req.destroy(new Timeout()), this.timeoutMs);
-      req.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      req.end(payload);
-    });
+    const payload = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+    const headers = { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...extraHeaders };
+    return sendOnce(this.url, this.agent, this.timeoutMs, method, path, payload, headers);
   }
 
   /** One call to the host, mapped to the contract's errors. */
   private async request<T>(
     method: 'GET' | 'POST',
     path: string,
-    body: unknown,
+    body: Body,
     parse: (result: unknown) => T,
     idempotent = true,
   ): Promise<T> {
+    const signed = this.credential !== null && method === 'POST';
+    let signedOnAgain = false;
     const link = this.linkState;
     if (link === 'down')
       throw new HostError('HOST_DOWN', 'host link is down: the request never left the terminal');
@@ -261,8 +211,17 @@ export class HttpHost implements Host {
     for (let attempt = 0; ; attempt++) {
       let answer: { status: number; json: unknown };
       try {
-        answer = await this.once(method, path, body);
+        const session = signed ? await this.signedOn() : null;
+        const value = typeof body === 'function' ? (body as (s: Session | null) => unknown)(session) : body;
+        const payload = value === undefined ? undefined : JSON.stringify(value);
+        answer = await this.once(
+          method,
+          path,
+          payload,
+          session ? signedHeaders(this.credential!, session, path, payload ?? '') : {},
+        );
       } catch (e) {
+        if (e instanceof HostError) throw e;
         if (e instanceof Timeout) {
           throw new HostError(
             'HOST_TIMEOUT',
@@ -284,8 +243,72 @@ export class HttpHost implements Host {
           `connection to the host at ${this.url} lost (${text || (e as Error).message}); the request may or may not have been applied`,
         );
       }
+      // The host dropped this session (restarted on a new database, too many sign-ons): the
+      // request was refused before anything was read, so it is signed on again and resent once.
+      if (
+        signed &&
+        !signedOnAgain &&
+        answer.status === 401 &&
+        this.codeOf(answer.json) === 'SIGN_ON_REQUIRED'
+      ) {
+        signedOnAgain = true;
+        this.session = null;
+        continue;
+      }
       return this.answer(answer, parse);
     }
+  }
+
+  private codeOf(json: unknown): string | null {
+    const wire = wireErrorSchema.safeParse(json);
+    return wire.success ? wire.data.error.code : null;
+  }
+
+  /** The current session, signing on first if there is none (one sign-on at a time). */
+  private signedOn(): Promise<Session> {
+    if (this.session) return Promise.resolve(this.session);
+    if (!this.signingOn) {
+      this.signingOn = this.signOn().finally(() => {
+        this.signingOn = null;
+      });
+    }
+    return this.signingOn;
+  }
+
+  /**
+   * Sign-on (签到): new working keys from the host, wrapped under this till's master key; their
+   * check values are verified before they are used. Called by itself when needed.
+   */
+  async signOn(): Promise<Session> {
+    const credential = this.credential;
+    if (!credential) {
+      throw new HostError(
+        'INVALID_REQUEST',
+        `this till has no terminal credential for the central host (set it with --host-token or ${TOKEN_ENV})`,
+      );
+    }
+    const { payload, headers } = signOnRequest(credential);
+    let answer: { status: number; json: unknown };
+    try {
+      answer = await this.once('POST', ROUTES.signOn, payload, headers);
+    } catch (e) {
+      if (e instanceof Timeout)
+        throw new HostError(
+          'HOST_TIMEOUT',
+          `no answer to sign-on from the host at ${this.url} within ${this.timeoutMs} ms`,
+        );
+      const code = String((e as { code?: unknown }).code ?? '');
+      if (REFUSED.test(code))
+        throw new HostError('HOST_DOWN', `host at ${this.url} unreachable (${code}): nothing was sent`);
+      throw new HostError('HOST_TIMEOUT', `sign-on at ${this.url} failed (${code || (e as Error).message})`);
+    }
+    const opened = openSignOn(
+      credential,
+      this.answer(answer, (r) => signOnWire.parse(r)),
+    );
+    if (typeof opened === 'string') throw new HostError('INVALID_REQUEST', opened);
+    this.session = opened;
+    return this.session;
   }
 
   private answer<T>({ status, json }: { status: number; json: unknown }, parse: (r: unknown) => T): T {
@@ -313,12 +336,15 @@ export class HttpHost implements Host {
         `the central host refused this terminal: ${message} (set the host token with --host-token or ${TOKEN_ENV})`,
       );
     }
+    if (/^(NOT_ENROLLED|TERMINAL_REVOKED|SIGN_ON_REQUIRED|BAD_MAC|REPLAYED|FORBIDDEN)$/.test(code)) {
+      throw new HostError('INVALID_REQUEST', `the central host refused this request (${code}): ${message}`);
+    }
     if (code === 'HOST_FAILED') throw new HostError('HOST_TIMEOUT', message);
     if (HOST_CODES.has(code)) throw new HostError(code as HostErrorCode, message, triesLeft);
     throw new HostError('INVALID_REQUEST', `${code}: ${message}`);
   }
 
-  private post<T>(path: string, body: unknown, parse: (r: unknown) => T, idempotent = true): Promise<T> {
+  private post<T>(path: string, body: Body, parse: (r: unknown) => T, idempotent = true): Promise<T> {
     return this.request('POST', path, body, parse, idempotent);
   }
 
@@ -382,9 +408,33 @@ export class HttpHost implements Host {
 
   // ---- the Host contract ----------------------------------------------------------------------
 
+  /**
+   * The password leaves the till only as a PIN block under the session's PIN key (ISO 9564
+   * format 0; SM4: widened to 16 bytes). One that cannot be a PIN (not 4–12 digits) is refused
+   * here, without a try at the bank.
+   */
   verifyPassword(cardId: string, password: string): Promise<PasswordCheck> {
+    if (typeof password !== 'string' || !PIN_RE.test(password)) {
+      return Promise.reject(
+        new HostError('INVALID_REQUEST', 'the transaction password must be 4 to 12 digits'),
+      );
+    }
+    const alg = this.credential?.alg ?? '3des';
     return this.aboutCard(cardId, () =>
-      this.post(ROUTES.verifyPassword, { cardId, password }, () => ({ ok: true as const }), false),
+      this.post(
+        ROUTES.verifyPassword,
+        (session: Session | null) => {
+          if (!session) {
+            throw new HostError(
+              'INVALID_REQUEST',
+              `a password goes to the central host only as a PIN block, after sign-on: this till has no terminal credential (--host-token or ${TOKEN_ENV})`,
+            );
+          }
+          return { cardId, pinBlock: pinBlock(alg, session.pinKey, password, cardId) };
+        },
+        () => ({ ok: true as const }),
+        false,
+      ),
     );
   }
 
@@ -528,6 +578,11 @@ export class HttpHost implements Host {
   }
 
   /** True when the host and its database answer. */
+  /** The terminal this client's credential is for, if it has one. */
+  get terminalId(): string | null {
+    return this.credential?.terminalId ?? null;
+  }
+
   async health(): Promise<{ ok: boolean; database: string }> {
     const r = await this.once('GET', ROUTES.health, undefined).catch(() => null);
     if (!r || r.json === null || typeof r.json !== 'object') return { ok: false, database: 'unknown' };

@@ -10,6 +10,7 @@ import {
   type ShortfallPolicy,
 } from './types.ts';
 import type { HostRecordColumns } from './split.ts';
+import { MAX_AMOUNT_FEN } from '../../state-machines/types.ts';
 
 /**
  * What both hosts — the in-process one (SQLite) and the central one (PostgreSQL) — check of a
@@ -49,20 +50,52 @@ export function requireText(value: unknown, field: string): string {
   return value;
 }
 
+/**
+ * The largest amount one payment, refund or split part may carry: the till's own limit
+ * (MAX_AMOUNT_FEN, 9,999,999.99 yuan), so a host never accepts what no till sends, and sums of
+ * many of them stay far inside the safe integer range.
+ */
+export const MAX_PAYMENT_FEN = MAX_AMOUNT_FEN;
+
 export function requireFen(value: unknown, field: string, min: 0 | 1): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > MAX_PAYMENT_FEN) {
     const what = min === 1 ? 'a positive' : 'a non-negative';
-    throw invalid(`${field} must be ${what} whole number of fen (safe integer), got ${String(value)}`);
+    throw invalid(
+      `${field} must be ${what} whole number of fen up to ${MAX_PAYMENT_FEN} (the till's limit), got ${String(value)}`,
+    );
   }
   return value;
 }
 
+/**
+ * An instant as tills send it: ISO 8601 with date, time and zone (`2025-03-10T02:00:00.000Z`,
+ * `…+08:00`), a real calendar day, years 1970–2999. `"1"`, `"2025"` or year 275760 — which
+ * `new Date()` would take — are refused.
+ */
+const INSTANT_RE =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):?(\d{2}))$/;
+
+export function instantProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'must be an ISO date-time string';
+  const m = INSTANT_RE.exec(value);
+  if (!m) return 'must be an ISO date-time such as 2025-03-10T02:00:00.000Z';
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(
+    Number,
+  ) as [number, number, number, number, number, number];
+  if (year < 1970 || year > 2999) return 'must be a year from 1970 to 2999';
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (month < 1 || month > 12 || calendar.getUTCDate() !== day || calendar.getUTCMonth() !== month - 1)
+    return 'is not a calendar date';
+  if (hour > 23 || minute > 59 || second > 59) return 'is not a time of day';
+  if ((m[7] !== undefined && Number(m[7]) > 14) || (m[8] !== undefined && Number(m[8]) > 59))
+    return 'has an impossible time zone offset';
+  return null;
+}
+
 export function requireInstant(value: unknown, field: string): Date {
-  const at = typeof value === 'string' ? new Date(value) : null;
-  if (at === null || Number.isNaN(at.getTime())) {
-    throw invalid(`${field} must be an ISO date-time, got ${String(value)}`);
-  }
-  return at;
+  const problem = instantProblem(value);
+  if (problem !== null) throw invalid(`${field} ${problem}`);
+  return new Date(value as string);
 }
 
 /** The order in which a payment draws its parts (and a refund returns them, backwards). */

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openPosSystem } from './pos-system.ts';
 import { PendingReversals } from './pending-reversals.ts';
 import { startChild } from '../../test/harness/pos/in-doubt-support.ts';
+import { enrolTill } from '../../test/harness/host/enrol.ts';
 import { resolveCard } from '../card/wallet.ts';
 import { startHostServer } from '../host/server/http-server.ts';
 import { freshDatabase, releaseTestServer } from '../../test/harness/host/pg-test-support.ts';
@@ -28,6 +29,7 @@ describe('a till on the central host killed with a debit in doubt', () => {
   it('the central host committed the debit, the till died before booking it: reversed exactly once after the restart, nothing charged, reconciliation agrees', async () => {
     const db = await freshDatabase('indoubt');
     const live = await startHostServer({ connectionString: db.url, poolSize: 2 });
+    const hostToken = await enrolTill(live, 'T0001');
     cleanups.push(async () => {
       await live.close();
       await db.drop();
@@ -37,19 +39,26 @@ describe('a till on the central host killed with a debit in doubt', () => {
     const dbPath = join(dir, 'till.db');
 
     // The till is set up and the card enrolled at the central host, before the day.
-    const setup = openPosSystem({ dbPath, hostUrl: live.url, hostTimeoutMs: 5_000 });
+    const setup = openPosSystem({ dbPath, hostUrl: live.url, hostToken, hostTimeoutMs: 5_000 });
     setup.register(GEN3);
     await setup.enrolled();
     setup.close();
     const before = await live.host.balances(CARD);
 
-    const child = startChild(dbPath, 'die-after-apply', ['--host-url', live.url, '--at', 'system']);
+    const child = startChild(dbPath, 'die-after-apply', [
+      '--host-url',
+      live.url,
+      '--host-token',
+      hostToken,
+      '--at',
+      'system',
+    ]);
     const paymentId = await child.said('applied');
     const exit = await child.exit;
     expect(exit.signal, exit.stderr).toBe('SIGKILL');
     expect(await live.host.balances(CARD)).not.toEqual(before);
 
-    const pos = openPosSystem({ dbPath, hostUrl: live.url, hostTimeoutMs: 5_000 });
+    const pos = openPosSystem({ dbPath, hostUrl: live.url, hostToken, hostTimeoutMs: 5_000 });
     try {
       expect(new PendingReversals(pos.store.db).armed()).toMatchObject([{ paymentId, inFlight: false }]);
       expect(pos.ledger.payment(paymentId)).toBeNull();

@@ -6,6 +6,7 @@ import { fixedClock } from '../time.ts';
 import type { VirtualReader } from '../../device/virtual-reader.ts';
 import { HostError, type Host, type HostPaymentRequest, type HostRecord } from '../host/types.ts';
 import { startHostServer, type HostServer } from '../host/server/http-server.ts';
+import { enrolTill } from '../../test/harness/host/enrol.ts';
 import { freshDatabase, releaseTestServer } from '../../test/harness/host/pg-test-support.ts';
 
 /**
@@ -121,13 +122,15 @@ async function till(kind: Kind, card: CardProfile): Promise<Till> {
     return { pos, net, booksBalanced: async () => total() === 0 };
   }
   const live = await centralHost();
+  // Each test its own terminal, so that reconciliation sees this test's records only.
+  const terminalId = `LATE${++terminals}`;
   const pos = openPosSystem({
     dbPath: ':memory:',
     clock,
     hostUrl: live.url,
+    hostToken: await enrolTill(live, terminalId),
     hostTimeoutMs: 5_000,
-    // Each test its own terminal, so that reconciliation sees this test's records only.
-    terminalId: `LATE${++terminals}`,
+    terminalId,
     wrapHost: (h) => net.wrap(h),
   });
   cleanups.push(() => pos.close());

@@ -20,6 +20,8 @@ const { positionals, values } = parseArgs({
   options: {
     db: { type: 'string' },
     'host-url': { type: 'string' },
+    /** The till's credential at the host (sscard host enrol). */
+    'host-token': { type: 'string' },
     terminal: { type: 'string' },
     card: { type: 'string', default: 'gen3-active' },
     /** pay: the bundled card re-numbered (8 characters; the check character is added): one card per terminal. */
@@ -49,6 +51,7 @@ const pos = openPosSystem({
   terminalId: values.terminal,
   merchantId: 'M_CHAIN_01',
   hostUrl: values['host-url'],
+  hostToken: values['host-token'],
   hostTimeoutMs: Number(values['timeout-ms']),
   hostBatchSize: Number(values.batch),
 });

@@ -5,6 +5,7 @@ import { HttpHost } from '../http-host.ts';
 import { HostError, type HostPaymentRequest, type PaymentSplit, type ShortfallPolicy } from '../types.ts';
 import { startHostServer } from './http-server.ts';
 import { PgHost, type CardRegistration, type ForwardBatchOutcome } from './pg-host.ts';
+import { enrolTill } from '../../../test/harness/host/enrol.ts';
 import { freshDatabase, releaseTestServer } from '../../../test/harness/host/pg-test-support.ts';
 
 /**
@@ -240,6 +241,7 @@ describe('HttpHost.prefetchForwards', () => {
     const client = new HttpHost({
       url: server.url,
       timeoutMs: 10_000,
+      credential: await enrolTill(server, 'T0001'),
       cardSource: (id) => {
         lookups += 1;
         return id === card ? registration(card, { current: 5_000 }) : null;

@@ -21,6 +21,7 @@ import {
 import { startHostServer } from './http-server.ts';
 import { PgHost } from './pg-host.ts';
 import { freshDatabase, releaseTestServer } from '../../../test/harness/host/pg-test-support.ts';
+import { enrolTill } from '../../../test/harness/host/enrol.ts';
 
 /**
  * One contract, three hosts: the in-process reference (SQLite), the central host on
@@ -106,7 +107,7 @@ async function fixture(kind: Kind, o: Options = {}): Promise<Fixture> {
     (await pgHost.forwardBatch(requests)).map((o) => o.record ?? { error: o.error!.code });
   if (kind === 'http') {
     const server = await startHostServer({ pgHost });
-    const client = new HttpHost({ url: server.url, timeoutMs: 10_000 });
+    const client = new HttpHost({ url: server.url, timeoutMs: 10_000, credential: await enrolTill(pgHost) });
     host = client;
     batch = async (requests) => {
       // Every record must come from the one batch request, none from a call one by one.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { HostErrorCode } from '../types.ts';
+import { instantProblem, MAX_PAYMENT_FEN } from '../request-checks.ts';
 
 /**
  * The central host's wire protocol: HTTP POST with a JSON body per Host method, JSON answers.
@@ -8,7 +9,13 @@ import type { HostErrorCode } from '../types.ts';
  *
  *   200 { result }                               the method's answer
  *   4xx { error: { code, message, triesLeft? } }  a HostError (INVALID_REQUEST for a bad body)
- *   401 { error: { code: 'UNAUTHORIZED' } }      missing or wrong token
+ *   401 { error: { code: 'UNAUTHORIZED' | 'NOT_ENROLLED' | 'TERMINAL_REVOKED' | 'SIGN_ON_REQUIRED'
+ *                  | 'BAD_MAC' | 'REPLAYED' } }   the operator token or the till's credential refused
+ *   403 { error: { code: 'FORBIDDEN' } }         another terminal's payment, records or id
+ *   413 { error: { code: 'INVALID_REQUEST' } }   a body over the limit
+ *
+ * Every route but /health, /v1/status (operator token) and /v1/sign-on is a till's: it carries
+ * the headers of terminal-keys.ts (terminal, session, sequence, MAC).
  *   503 { error: { code: 'HOST_DOWN' } }         PostgreSQL unreachable: nothing was applied
  *   500 { error: { code: 'HOST_FAILED' } }       anything else: the request may or may not have applied
  */
@@ -27,19 +34,41 @@ export const ROUTES = {
   registerCard: `${API_PREFIX}/cards`,
   report: `${API_PREFIX}/terminals/report`,
   status: `${API_PREFIX}/status`,
+  signOn: `${API_PREFIX}/sign-on`,
   health: '/health',
 } as const;
 
 /** Payments per forward-batch request. */
 export const MAX_BATCH = 500;
 
-const text = z.string().min(1).max(200);
-const fen = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const positiveFen = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+/**
+ * The formats a till produces, and nothing else (docs/central-host.md, "Limits"): a terminal id
+ * as `--terminal-id` takes it, a 9-character card number, transaction ids (the till's are
+ * `<terminal>-<YYYYMMDD>-<HHmmssSSS>-<8 hex>`, a reversal's with `-R`), a merchant number.
+ */
+export const TERMINAL_ID_RE = /^[A-Za-z0-9_.]{1,32}$/;
+export const CARD_ID_RE = /^[0-9A-Z]{9}$/;
+export const TRANSACTION_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+export const MERCHANT_ID_RE = /^[A-Za-z0-9_.-]{1,32}$/;
+
+const terminalId = z.string().regex(TERMINAL_ID_RE, "must be 1–32 letters, digits, '_' or '.'");
+const cardId = z.string().regex(CARD_ID_RE, 'must be a 9-character card number (0-9, A-Z)');
+const transactionId = z
+  .string()
+  .regex(TRANSACTION_ID_RE, "must be 1–64 letters, digits, '_', '.', ':' or '-'");
+const merchantId = z.string().regex(MERCHANT_ID_RE, "must be 1–32 letters, digits, '_', '.' or '-'");
+/** One payment's amount or part: the till's limit (MAX_AMOUNT_FEN). */
+const fen = z.number().int().min(0).max(MAX_PAYMENT_FEN);
+const positiveFen = z.number().int().min(1).max(MAX_PAYMENT_FEN);
+/** A card's opening balance: any whole fen a card profile may hold. */
+const balanceFen = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const instant = z
   .string()
   .max(64)
-  .refine((s) => !Number.isNaN(new Date(s).getTime()), 'must be an ISO date-time');
+  .superRefine((s, ctx) => {
+    const problem = instantProblem(s);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const splitSchema = z.strictObject({
   medicalCurrentFen: fen,
@@ -49,10 +78,10 @@ export const splitSchema = z.strictObject({
 });
 
 export const paymentRequestSchema = z.strictObject({
-  paymentId: text,
-  terminalId: text,
-  merchantId: text,
-  cardId: text,
+  paymentId: transactionId,
+  terminalId,
+  merchantId,
+  cardId,
   method: z.enum(['medical', 'reserve']),
   amountFen: positiveFen,
   split: splitSchema,
@@ -73,35 +102,47 @@ export const secretHashSchema = z.strictObject({
   hash: z.string().regex(/^[0-9a-f]{32,128}$/),
 });
 
-const openingFen = fen.nullable();
+const openingFen = balanceFen.nullable();
 
 export const BODIES = {
-  verifyPassword: z.strictObject({ cardId: text, password: z.string().max(64) }),
-  balances: z.strictObject({ cardId: text }),
-  cardStatus: z.strictObject({ cardId: text }),
+  /** The password only as a PIN block under the session's PIN key (core/host/terminal-keys.ts). */
+  verifyPassword: z.strictObject({ cardId, pinBlock: z.string().regex(/^(?:[0-9a-f]{16}|[0-9a-f]{32})$/) }),
+  signOn: z.strictObject({
+    terminalId,
+    nonce: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 hex digits'),
+    at: instant,
+  }),
+  balances: z.strictObject({ cardId }),
+  cardStatus: z.strictObject({ cardId }),
   pay: paymentRequestSchema,
   forward: paymentRequestSchema,
   forwardBatch: z.strictObject({ requests: z.array(paymentRequestSchema).min(1).max(MAX_BATCH) }),
-  reverse: z.strictObject({ reversalId: text, paymentId: text, at: instant }),
-  refund: z.strictObject({ refundId: text, paymentId: text, amountFen: positiveFen, at: instant }),
+  reverse: z.strictObject({ reversalId: transactionId, paymentId: transactionId, at: instant }),
+  refund: z.strictObject({
+    refundId: transactionId,
+    paymentId: transactionId,
+    amountFen: positiveFen,
+    at: instant,
+  }),
   records: z.strictObject({
-    terminalId: text,
+    terminalId,
     date: z
       .string()
       .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a business day as YYYY-MM-DD')
+      .refine((d) => instantProblem(`${d}T00:00:00Z`) === null, 'is not a calendar day from 1970 to 2999')
       .optional(),
   }),
   registerCard: z.strictObject({
-    cardId: text,
+    cardId,
     generation: z.union([z.literal(1), z.literal(2), z.literal(3)]),
     status: z.enum(['active', 'not-activated', 'loss-reported', 'closed']),
     passwordHash: secretHashSchema.nullable(),
     opening: z.strictObject({ reserve: openingFen, medicalCurrent: openingFen, medicalPrior: openingFen }),
-    terminalId: text,
+    terminalId,
   }),
   report: z.strictObject({
-    terminalId: text,
-    merchantId: text.nullable().optional(),
+    terminalId,
+    merchantId: merchantId.nullable().optional(),
     queueDepth: z.number().int().min(0).max(1e9).nullable().optional(),
     lastSyncAt: instant.nullable().optional(),
     reconciliation: z.enum(['agree', 'mismatch', 'unknown']).nullable().optional(),
@@ -110,7 +151,17 @@ export const BODIES = {
   }),
 } as const;
 
-export type WireErrorCode = HostErrorCode | 'UNAUTHORIZED' | 'HOST_FAILED' | 'NOT_FOUND';
+export type WireErrorCode =
+  | HostErrorCode
+  | 'UNAUTHORIZED'
+  | 'NOT_ENROLLED'
+  | 'TERMINAL_REVOKED'
+  | 'SIGN_ON_REQUIRED'
+  | 'BAD_MAC'
+  | 'REPLAYED'
+  | 'FORBIDDEN'
+  | 'HOST_FAILED'
+  | 'NOT_FOUND';
 
 export interface WireError {
   readonly code: WireErrorCode;
@@ -126,5 +177,8 @@ export const wireErrorSchema = z.object({
   }),
 });
 
-/** The environment variable a shared token may come from (host and terminals). */
+/**
+ * The environment variable the host's operator token comes from (host serve and status), and
+ * a till's credential (sscard-terminal:…, as sscard host enrol prints it).
+ */
 export const TOKEN_ENV = 'SSCARD_HOST_TOKEN';

@@ -4,7 +4,7 @@
  * debit in doubt:
  *
  *   node --import tsx test/harness/pos/in-doubt-child.ts --db <file> --host <behaviour> [--amount <fen>]
- *     [--host-url <central host URL>] [--at <ISO instant the clock starts at> | --at system]
+ *     [--host-url <central host URL>] [--host-token <the till's credential>] [--at <ISO instant the clock starts at> | --at system]
  *
  * With `--host-url` the till talks to the central host (core/host/server/) instead of the
  * in-process one: the misbehaving `pay` wraps its HTTP client.
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
       amount: { type: 'string', default: '1250' },
       at: { type: 'string', default: '2026-11-26T02:00:00Z' },
       'host-url': { type: 'string' },
+      'host-token': { type: 'string' },
     },
   });
   if (!values.db) throw new Error('in-doubt-child: --db is required');
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     dbPath: values.db,
     clock: values.at === 'system' ? systemClock : steadyClock(values.at),
     hostUrl: values['host-url'],
+    hostToken: values['host-token'],
     hostTimeoutMs: 5_000,
     wrapHost: (h) => misbehaving(h, behaviour),
   });

@@ -61,8 +61,13 @@ export interface TerminalStatus {
   readonly payments: number;
   readonly refunds: number;
   readonly reversals: number;
-  /** Net of the terminal's records at the host: payments − refunds − reversals. */
-  readonly netFen: number;
+  /**
+   * Net of the terminal's records at the host: payments − refunds − reversals, in fen; null
+   * only if it left the safe integer range (then netYuan still has it exactly).
+   */
+  readonly netFen: number | null;
+  /** The same net as exact yuan text ('-12.50'), whatever its size. */
+  readonly netYuan: string;
   readonly lastAppliedAt: string | null;
 }
 
@@ -72,7 +77,9 @@ export interface HostStatus {
     readonly terminals: number;
     readonly cards: number;
     readonly payments: number;
-    readonly netFen: number;
+    /** Sum of the terminals' nets (null beyond the safe integer range; netYuan is exact). */
+    readonly netFen: number | null;
+    readonly netYuan: string;
     readonly queueDepth: number;
     /** Every terminal reported agreement at its last reconciliation. */
     readonly allReconciled: boolean;

@@ -38,6 +38,19 @@ export async function reportTerminal(books: PgBooks, report: TerminalReport): Pr
   );
 }
 
+/** A sum of fen as a number when it is a safe integer; null beyond (never a rounded figure). */
+function safeFen(fen: bigint): number | null {
+  return fen >= BigInt(Number.MIN_SAFE_INTEGER) && fen <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(fen)
+    : null;
+}
+
+/** Exact yuan text of any sum of fen: -1250n → '-12.50'. */
+export function exactYuan(fen: bigint): string {
+  const a = fen < 0n ? -fen : fen;
+  return `${fen < 0n ? '-' : ''}${a / 100n}.${String(a % 100n).padStart(2, '0')}`;
+}
+
 /** Terminals seen (by report or by their records), their queues and reconciliation; chain totals. */
 export async function hostStatus(books: PgBooks): Promise<HostStatus> {
   const rows = (
@@ -53,7 +66,7 @@ export async function hostStatus(books: PgBooks): Promise<HostStatus> {
       payments: number;
       refunds: number;
       reversals: number;
-      net_fen: number;
+      net_fen: string;
       last_applied_at: string | null;
     }>(`
       WITH r AS (
@@ -61,35 +74,41 @@ export async function hostStatus(books: PgBooks): Promise<HostStatus> {
                count(*) FILTER (WHERE kind = 'payment')::int AS payments,
                count(*) FILTER (WHERE kind = 'refund')::int AS refunds,
                count(*) FILTER (WHERE kind = 'reversal')::int AS reversals,
-               COALESCE(SUM(CASE WHEN kind = 'payment' THEN amount_fen ELSE -amount_fen END), 0)::bigint AS net_fen,
+               COALESCE(SUM(CASE WHEN kind = 'payment' THEN amount_fen ELSE -amount_fen END), 0) AS net_fen,
                max(applied_at) AS last_applied_at
         FROM host_records GROUP BY terminal_id)
       SELECT COALESCE(t.terminal_id, r.terminal_id) AS terminal_id, t.merchant_id, t.last_seen, t.queue_depth,
              t.last_sync_at, t.reconciliation, t.mismatches, t.reconciled_at,
              COALESCE(r.payments, 0) AS payments, COALESCE(r.refunds, 0) AS refunds,
-             COALESCE(r.reversals, 0) AS reversals, COALESCE(r.net_fen, 0)::bigint AS net_fen, r.last_applied_at
+             COALESCE(r.reversals, 0) AS reversals, COALESCE(r.net_fen, 0)::text AS net_fen, r.last_applied_at
       FROM host_terminals t FULL OUTER JOIN r ON r.terminal_id = t.terminal_id
       ORDER BY 1`)
   ).rows;
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
-  const terminals: TerminalStatus[] = rows.map((r) => ({
-    terminalId: r.terminal_id,
-    merchantId: r.merchant_id,
-    lastSeen: iso(r.last_seen),
-    queueDepth: r.queue_depth,
-    lastSync: iso(r.last_sync_at),
-    reconciliation: r.reconciliation ?? 'unknown',
-    mismatches: r.mismatches,
-    reconciledAt: iso(r.reconciled_at),
-    payments: r.payments,
-    refunds: r.refunds,
-    reversals: r.reversals,
-    netFen: r.net_fen,
-    lastAppliedAt: r.last_applied_at,
-  }));
+  let chainNet = 0n;
+  const terminals: TerminalStatus[] = rows.map((r) => {
+    const net = BigInt(r.net_fen);
+    chainNet += net;
+    return {
+      terminalId: r.terminal_id,
+      merchantId: r.merchant_id,
+      lastSeen: iso(r.last_seen),
+      queueDepth: r.queue_depth,
+      lastSync: iso(r.last_sync_at),
+      reconciliation: r.reconciliation ?? 'unknown',
+      mismatches: r.mismatches,
+      reconciledAt: iso(r.reconciled_at),
+      payments: r.payments,
+      refunds: r.refunds,
+      reversals: r.reversals,
+      netFen: safeFen(net),
+      netYuan: exactYuan(net),
+      lastAppliedAt: r.last_applied_at,
+    };
+  });
   const totals = (
-    await books.pool.query<{ total: number; bad_cards: number; cards: number; version: number }>(`
-      SELECT (SELECT COALESCE(SUM(amount_fen), 0)::bigint FROM host_postings) AS total,
+    await books.pool.query<{ total: string; bad_cards: number; cards: number; version: number }>(`
+      SELECT (SELECT COALESCE(SUM(amount_fen), 0)::text FROM host_postings) AS total,
              (SELECT count(*)::int FROM host_accounts a
                WHERE a.card_id IS NOT NULL AND a.balance_fen <>
                  (SELECT COALESCE(SUM(p.amount_fen), 0) FROM host_postings p WHERE p.account_id = a.account_id)) AS bad_cards,
@@ -102,10 +121,11 @@ export async function hostStatus(books: PgBooks): Promise<HostStatus> {
       terminals: terminals.length,
       cards: totals.cards,
       payments: terminals.reduce((s, t) => s + t.payments, 0),
-      netFen: terminals.reduce((s, t) => s + t.netFen, 0),
+      netFen: safeFen(chainNet),
+      netYuan: exactYuan(chainNet),
       queueDepth: terminals.reduce((s, t) => s + (t.queueDepth ?? 0), 0),
       allReconciled: terminals.length > 0 && terminals.every((t) => t.reconciliation === 'agree'),
-      booksBalanced: totals.total === 0 && totals.bad_cards === 0,
+      booksBalanced: BigInt(totals.total) === 0n && totals.bad_cards === 0,
     },
     schemaVersion: totals.version,
   };
