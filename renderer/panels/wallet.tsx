@@ -4,6 +4,7 @@ import { useI18n, yuan } from '../i18n.tsx';
 import { useClient, useLive, useQuery } from '../live.tsx';
 import { useNotify } from '../notify.tsx';
 import { FaultPanel } from '../components/fault-panel.tsx';
+import { ReaderServicePanel } from '../components/reader-service.tsx';
 import './wallet.css';
 
 /** What a wallet card carries while it is dragged to the reader. */
@@ -188,6 +189,7 @@ export function WalletSidebar() {
           {t('拔卡', 'Pull card')}
         </button>
       </div>
+      <ReaderServicePanel />
       <FaultPanel />
 
       <h2 className="wallet-title">{t('卡包', 'Card wallet')}</h2>
