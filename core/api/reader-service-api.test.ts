@@ -149,6 +149,36 @@ describe('读卡服务 from the app', () => {
     await expect(fetch(`${url}/`)).rejects.toThrow();
   });
 
+  it('iDoDebit pays at the app till: the PIN from the customer PIN pad, the debit in its books', async () => {
+    await core.api.insertCard({ cardId: 'gen3-active' });
+    const url = await startOnFreePort();
+    const bas = await post(url, 'iReadCardBas', { iType: 1 });
+    expect(bas.success).toBe('1');
+    const before = await core.api.payments({});
+    const asked = nextEvent('reader-service-pin');
+    const debit = post(url, 'iDoDebit', { iType: 1, pCardInfo: bas.pOutInfo, pPayInfo: '12.50|1|HIS-0001|' });
+    expect((await asked).request).toEqual({ functionName: 'iDoDebit', prompt: 'pin' });
+    const booksBefore = events.filter((e) => e.type === 'books-changed').length;
+    await core.api.readerServicePinPad({ entry: '258014' });
+    const r = await debit;
+    expect(r.success).toBe('1');
+    const [paymentId, amount, medicalCurrent, , , , online, , terminalId, reference] = r.pOutInfo.split('|');
+    expect({ amount, medicalCurrent, online, terminalId, reference }).toEqual({
+      amount: '12.50',
+      medicalCurrent: '12.50',
+      online: '1',
+      terminalId: 'T0001',
+      reference: 'HIS-0001',
+    });
+    const after = await core.api.payments({});
+    expect(after.length).toBe(before.length + 1);
+    expect(after[0]).toMatchObject({ paymentId, amountFen: 1250 });
+    expect(events.filter((e) => e.type === 'books-changed').length).toBeGreaterThan(booksBefore);
+    const record = await post(url, 'iReadDebitRecord', { iType: 1 });
+    expect(record.pOutInfo.split('|')[0]).toBe(paymentId);
+    expect(JSON.stringify(events)).not.toContain('258014');
+  });
+
   it('a service call is refused while the till waits for the holder mid-payment', async () => {
     await core.api.insertCard({ cardId: 'gen3-active' });
     await core.api.enterAmount({ amountFen: 1250, method: 'medical' });

@@ -51,6 +51,10 @@ describe('读卡服务 from the reader panel', () => {
       await waitText(page, 'reader-service-state', '运行中');
       const url = ((await page.getByTestId('reader-service-url').textContent()) ?? '').trim();
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:[0-9]+$/);
+      // The reader stays the same while the service serves it.
+      const choice = page.getByTestId('reader-choice');
+      expect(await choice.isDisabled()).toBe(true);
+      expect(await choice.getAttribute('title')).toContain('读卡服务正在运行');
 
       // A plain read answers at once.
       const read = await his(url, 'iReadCardBas', { iType: 1 });
@@ -79,6 +83,7 @@ describe('读卡服务 from the reader panel', () => {
 
       await page.getByTestId('reader-service-toggle').click();
       await waitText(page, 'reader-service-state', '已停止');
+      expect(await page.getByTestId('reader-service-url').count()).toBe(0);
       await expect(fetch(`${url}/`)).rejects.toThrow();
       expect((await app.host.core.api.readerServiceState({})).running).toBe(false);
     } finally {

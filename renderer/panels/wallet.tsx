@@ -29,7 +29,8 @@ const STATUS: Record<string, [string, string, string]> = {
  * insert one by clicking 插卡 or by dragging it onto the slot.
  */
 export function WalletSidebar() {
-  const { reader, workspace } = useLive();
+  const { reader, workspace, service } = useLive();
+  const serving = service?.running ?? false;
   const client = useClient();
   const notify = useNotify();
   const { t } = useI18n();
@@ -102,14 +103,19 @@ export function WalletSidebar() {
         <select
           data-testid="reader-choice"
           value={readerValue}
-          disabled={switching || (!isPcsc && pcscReaders.length === 0)}
+          disabled={switching || serving || (!isPcsc && pcscReaders.length === 0)}
           title={
-            !isPcsc && pcscReaders.length === 0
+            serving
               ? t(
-                  '没有其他读卡器可选：未发现 PC/SC 读卡器',
-                  'No other reader to choose: no PC/SC reader found',
+                  '读卡服务正在运行：先停止读卡服务再换读卡器',
+                  'The reader service is running: stop it before changing the reader',
                 )
-              : t('选择终端使用的读卡器', 'Choose the reader the till uses')
+              : !isPcsc && pcscReaders.length === 0
+                ? t(
+                    '没有其他读卡器可选：未发现 PC/SC 读卡器',
+                    'No other reader to choose: no PC/SC reader found',
+                  )
+                : t('选择终端使用的读卡器', 'Choose the reader the till uses')
           }
           onChange={(e) => {
             const v = e.target.value;
