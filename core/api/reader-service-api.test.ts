@@ -149,6 +149,27 @@ describe('读卡服务 from the app', () => {
     await expect(fetch(`${url}/`)).rejects.toThrow();
   });
 
+  it('iChangePIN asks the PIN pad three times, each prompt its own event; a mismatch is -34', async () => {
+    await core.api.insertCard({ cardId: 'gen3-active' });
+    const url = await startOnFreePort();
+    const prompts: string[] = [];
+    const off = core.subscribe((e) => {
+      if (e.type !== 'reader-service-pin') return;
+      prompts.push(e.request.prompt);
+      const entry = { 'old-pin': '258014', 'new-pin': '135790', 'new-pin-again': '135791' }[
+        e.request.prompt as 'old-pin'
+      ];
+      setTimeout(() => void core.api.readerServicePinPad({ entry }), 0);
+    });
+    try {
+      const r = await post(url, 'iChangePIN', { iType: 1 });
+      expect(prompts).toEqual(['old-pin', 'new-pin', 'new-pin-again']);
+      expect(r.success).toBe('-34');
+    } finally {
+      off();
+    }
+  });
+
   it('iDoDebit pays at the app till: the PIN from the customer PIN pad, the debit in its books', async () => {
     await core.api.insertCard({ cardId: 'gen3-active' });
     const url = await startOnFreePort();
