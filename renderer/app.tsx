@@ -63,6 +63,16 @@ function Header() {
   );
 }
 
+/** A reader-service function waiting for the holder brings the till (and its PIN pad) to the front. */
+function FollowServicePin({ onWait }: { onWait(): void }) {
+  const { service } = useLive();
+  const asking = service?.waiting ? `${service.waiting.functionName}/${service.waiting.prompt}` : null;
+  useEffect(() => {
+    if (asking) onWait();
+  }, [asking]);
+  return null;
+}
+
 export function App() {
   const [lang, setLang] = useState<Lang>(() => (localStorage.getItem('sscard-lang') === 'en' ? 'en' : 'zh'));
   const [tab, setTab] = useState<Tab>('till');
@@ -89,6 +99,7 @@ export function App() {
     <I18nContext.Provider value={i18n}>
       <NotifyProvider>
         <div className="app" data-testid="app-ready">
+          <FollowServicePin onWait={() => setTab('till')} />
           <Header />
           <nav className="tabs" role="tablist">
             {TABS.map((x) => (

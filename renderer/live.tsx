@@ -1,5 +1,11 @@
 import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
-import type { CoreEvent, ReaderView, TillView, WorkspaceView } from '../core/api/events.ts';
+import type {
+  CoreEvent,
+  ReaderServiceView,
+  ReaderView,
+  TillView,
+  WorkspaceView,
+} from '../core/api/events.ts';
 import type { TraceEntry } from '../core/api/events.ts';
 import type { Client } from './api-client.ts';
 
@@ -9,6 +15,8 @@ export interface LiveSnapshot {
   reader: ReaderView | null;
   workspace: WorkspaceView | null;
   trace: readonly TraceEntry[];
+  /** 读卡服务: whether the app serves its reader to HIS software, and a PIN it waits for. */
+  service: ReaderServiceView | null;
   /** Bumped whenever the books or the cards change: ledger and wallet views refetch on it. */
   booksVersion: number;
 }
@@ -16,7 +24,14 @@ export interface LiveSnapshot {
 const TRACE_KEEP = 2000;
 
 export class LiveState {
-  private snap: LiveSnapshot = { till: null, reader: null, workspace: null, trace: [], booksVersion: 0 };
+  private snap: LiveSnapshot = {
+    till: null,
+    reader: null,
+    workspace: null,
+    trace: [],
+    service: null,
+    booksVersion: 0,
+  };
   private readonly listeners = new Set<() => void>();
 
   constructor(readonly client: Client) {}
@@ -24,13 +39,14 @@ export class LiveState {
   /** Loads the first picture, then follows the events. */
   async start(): Promise<void> {
     this.client.onEvent((e) => this.apply(e));
-    const [till, reader, workspace, trace] = await Promise.all([
+    const [till, reader, workspace, trace, service] = await Promise.all([
       this.client.call('tillState', {}),
       this.client.call('readerState', {}),
       this.client.call('workspace', {}),
       this.client.call('trace', {}),
+      this.client.call('readerServiceState', {}),
     ]);
-    this.set({ till, reader, workspace, trace: trace.slice(-TRACE_KEEP) });
+    this.set({ till, reader, workspace, trace: trace.slice(-TRACE_KEEP), service });
   }
 
   apply(e: CoreEvent): void {
@@ -49,6 +65,14 @@ export class LiveState {
         return this.set({ trace: [] });
       case 'books-changed':
         return this.set({ booksVersion: this.snap.booksVersion + 1 });
+      case 'reader-service':
+        return this.set({ service: e.service });
+      case 'reader-service-pin':
+        return this.snap.service
+          ? this.set({ service: { ...this.snap.service, waiting: e.request } })
+          : undefined;
+      case 'reader-service-pin-done':
+        return this.snap.service ? this.set({ service: { ...this.snap.service, waiting: null } }) : undefined;
     }
   }
 

@@ -7,6 +7,7 @@ import { traceMethods } from './trace-api.ts';
 import { counterMethods } from './counter-api.ts';
 import { workspaceMethods } from './workspace-api.ts';
 import { faultMethods } from './fault-api.ts';
+import { readerServiceMethods } from './reader-service-api.ts';
 
 /**
  * The one Api every front end uses: the renderer over Electron IPC or the web host's
@@ -21,6 +22,7 @@ export const METHODS = {
   ...counterMethods,
   ...workspaceMethods,
   ...faultMethods,
+  ...readerServiceMethods,
 } as const;
 
 export type MethodName = keyof typeof METHODS;

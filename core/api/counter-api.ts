@@ -40,6 +40,7 @@ export interface CounterApiRefusal {
 async function atCounter<T>(ctx: MethodContext, id: string, fn: Parameters<typeof onVirtualCard<T>>[1]) {
   const ws = ctx.ws();
   const card = ws.card(id);
+  if (ws.insertedCardId === id) ctx.readerService.assertReaderFree();
   const tookFromTill = takeFromTill(ctx, id);
   // The counter's exchanges show in the same APDU trace as the till's (PIN data masked).
   const result = await onVirtualCard(card, fn, { trace: ws.trace });

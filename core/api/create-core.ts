@@ -12,6 +12,7 @@ import { Workspace } from './workspace.ts';
 import { tillView } from '../pos/till-view.ts';
 import { readerView } from './wallet-api.ts';
 import { workspaceView } from './workspace-api.ts';
+import { ReaderServiceController } from './reader-service.ts';
 
 export interface CoreOptions {
   /** The live ledger (SQLite file). */
@@ -149,13 +150,22 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   attach(current);
   watchRecovery(current);
   let switching: Promise<unknown> = Promise.resolve();
+  const readerService = new ReaderServiceController({ ws: () => current, emit });
 
   const ctx: MethodContext = {
     ws: () => current,
     emit,
+    readerService,
     ...(options.pcsc ? { pcsc: options.pcsc } : {}),
     switchWorkspace(next) {
       const run = switching.then(() => {
+        // The service reads the card in this workspace's reader and pays at its till.
+        if (readerService.isRunning)
+          throw new ApiError(
+            'CONFLICT',
+            '读卡服务正在运行：请先停止读卡服务，再切换读卡器或培训模式',
+            'The reader service is running: stop it before changing the reader or the training mode',
+          );
         const mode = next.mode ?? current.mode;
         const reader =
           next.reader !== undefined
@@ -215,6 +225,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     workspace: () => current,
     async close() {
       await switching;
+      await readerService.stop();
       detach();
       current.close();
       listeners.clear();

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Workspace } from './workspace.ts';
 import type { CoreEvent } from './events.ts';
+import type { ReaderServiceController } from './reader-service.ts';
 
 /**
  * What a method of the Api runs against: the active workspace (the live till, or the
@@ -15,6 +16,8 @@ export interface MethodContext {
   ws(): Workspace;
   readonly pcsc?: PcscAccess;
   emit(event: CoreEvent): void;
+  /** 读卡服务: the local reader service on this core's reader and till. */
+  readonly readerService: ReaderServiceController;
   /** Replaces the active workspace (training mode, choosing a reader). */
   switchWorkspace(next: {
     mode?: 'live' | 'training';

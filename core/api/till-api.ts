@@ -43,6 +43,7 @@ export const tillMethods = {
         '终端现在不需要输入金额',
         'The till is not asking for an amount now',
       );
+      ctx.readerService.assertReaderFree();
       ctx.ws().pos.terminal.send({ type: 'AMOUNT_ENTERED', amountFen, method: payWith });
       return settledView(ctx);
     },
@@ -59,6 +60,7 @@ export const tillMethods = {
         '终端现在不需要输入密码',
         'The till is not asking for a PIN now',
       );
+      ctx.readerService.assertReaderFree();
       ctx.ws().pos.terminal.send({ type: 'PIN_ENTERED', pin });
       return settledView(ctx);
     },

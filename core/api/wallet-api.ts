@@ -86,6 +86,7 @@ export const walletMethods = {
 
   /** Puts a wallet card in the virtual reader (a card already there is pulled out first). */
   insertCard: method(z.object({ cardId: z.string().min(1).max(64) }).strict(), async (ctx, { cardId }) => {
+    ctx.readerService.assertReaderFree();
     ctx.ws().insert(cardId);
     const view = changed(ctx);
     // Returns once the till has read the card (or refused it), as a real reader's beep.

@@ -1,7 +1,8 @@
-import type { TillView } from '../../core/api/events.ts';
+import type { ServicePinRequest, TillView } from '../../core/api/events.ts';
 import { renderMessage } from '../../state-machines/messages.ts';
 import { useI18n, yuan } from '../i18n.tsx';
 import { PIN_LENGTH } from './pin-pad.tsx';
+import { servicePrompt } from './reader-service.tsx';
 import './customer-display.css';
 
 export interface CustomerDisplayProps {
@@ -9,6 +10,8 @@ export interface CustomerDisplayProps {
   /** Digits entered on the PIN pad so far (dots only). */
   pinLength: number;
   merchantName?: string;
+  /** A reader-service function waiting for the holder's PIN: it has the screen meanwhile. */
+  service?: ServicePinRequest | null;
 }
 
 interface Screen {
@@ -24,9 +27,21 @@ interface Screen {
  * 顾客显示屏: what the holder sees on the customer-facing screen of the PIN pad — the amount,
  * what to do (请输入密码, 请取卡), and the outcome (交易成功).
  */
-export function CustomerDisplay({ till, pinLength, merchantName }: CustomerDisplayProps) {
+export function CustomerDisplay({ till, pinLength, merchantName, service }: CustomerDisplayProps) {
   const { t, lang } = useI18n();
-  const s = screen(till);
+  const s = service
+    ? {
+        amountFen: null,
+        method: null,
+        prompt: servicePrompt(service.prompt, t),
+        detail: t(
+          `读卡服务 ${service.functionName}：输入后按“确认”`,
+          `Reader service ${service.functionName}: then press OK`,
+        ),
+        tone: 'info' as const,
+        dots: true,
+      }
+    : screen(till);
 
   function screen(v: TillView | null): Screen {
     const base = {

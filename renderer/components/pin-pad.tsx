@@ -15,6 +15,8 @@ export interface PinPadProps {
   /** Receives the six digits once. The pad forgets them before calling. */
   onSubmit(pin: string): void;
   onCancel(): void;
+  /** What the pad asks for, when not the till's PIN or password (a reader-service function). */
+  title?: string;
   /** How many digits are entered (for the customer display's dots); never the digits. */
   onLengthChange?(length: number): void;
 }
@@ -41,7 +43,15 @@ const DIGIT_ROWS = [
  * (digits, Backspace, Delete, Enter, Esc). The digits live in a ref, never in the DOM, never in
  * React state, never logged; they are cleared when sent, cancelled or the pad goes away.
  */
-export function PinPad({ kind, triesLeft, locked, onSubmit, onCancel, onLengthChange }: PinPadProps) {
+export function PinPad({
+  kind,
+  title: asked,
+  triesLeft,
+  locked,
+  onSubmit,
+  onCancel,
+  onLengthChange,
+}: PinPadProps) {
   const { t } = useI18n();
   const digits = useRef('');
   const pad = useRef<HTMLDivElement>(null);
@@ -115,9 +125,10 @@ export function PinPad({ kind, triesLeft, locked, onSubmit, onCancel, onLengthCh
   const lockedWhy = t('终端处理中，请稍候', 'The till is working, please wait');
   const fullWhy = t(`已输入 ${PIN_LENGTH} 位`, `${PIN_LENGTH} digits entered`);
   const title =
-    kind === 'pin'
+    asked ??
+    (kind === 'pin'
       ? t('请输入社保卡密码', 'Enter the card PIN')
-      : t('请输入交易密码', 'Enter the transaction password');
+      : t('请输入交易密码', 'Enter the transaction password'));
 
   const digitKey = (d: string) => (
     <button

@@ -8,6 +8,7 @@ import { useClient, useLive } from '../live.tsx';
 import { useNotify } from '../notify.tsx';
 import { PinPad, isTypingTarget } from '../components/pin-pad.tsx';
 import { CustomerDisplay } from '../components/customer-display.tsx';
+import { servicePrompt } from '../components/reader-service.tsx';
 import { ReceiptView } from '../components/receipt-view.tsx';
 import './till.css';
 
@@ -109,7 +110,7 @@ function stateLabel(v: TillView, t: (zh: string, en: string) => string): string 
  * next sale.
  */
 export function TillPanel() {
-  const { till, workspace, reader } = useLive();
+  const { till, workspace, reader, service } = useLive();
   const client = useClient();
   const notify = useNotify();
   const { t, lang } = useI18n();
@@ -117,6 +118,9 @@ export function TillPanel() {
   const [method, setMethod] = useState<'medical' | 'reserve'>('medical');
   const [sending, setSending] = useState(false);
   const [pinLength, setPinLength] = useState(0);
+  const [servicePinSending, setServicePinSending] = useState(false);
+  // 读卡服务: a HIS's function waiting for the holder takes the customer PIN pad.
+  const serviceWait = service?.waiting ?? null;
   const amountRef = useRef<HTMLInputElement>(null);
 
   const waiting = till?.waitingFor ?? null;
@@ -166,6 +170,17 @@ export function TillPanel() {
       await client.call('cancel', {});
     } catch (e) {
       notify.error(e);
+    }
+  };
+
+  const answerService = async (entry: string) => {
+    setServicePinSending(true);
+    try {
+      await client.call('readerServicePinPad', { entry });
+    } catch (e) {
+      notify.error(e);
+    } finally {
+      setServicePinSending(false);
     }
   };
 
@@ -474,10 +489,22 @@ export function TillPanel() {
         <div className="till-holder no-print">
           <CustomerDisplay
             till={till}
-            pinLength={pinWanted ? pinLength : 0}
+            pinLength={pinWanted || serviceWait ? pinLength : 0}
             merchantName={workspace?.merchantName}
+            service={serviceWait}
           />
-          {pinWanted || verifying ? (
+          {serviceWait ? (
+            <PinPad
+              key={`service-${serviceWait.functionName}-${serviceWait.prompt}`}
+              kind="pin"
+              title={`${t('读卡服务', 'Reader service')} ${serviceWait.functionName}: ${servicePrompt(serviceWait.prompt, t)}`}
+              triesLeft={null}
+              locked={servicePinSending}
+              onSubmit={(pin) => void answerService(pin)}
+              onCancel={() => void answerService('CANCEL')}
+              onLengthChange={setPinLength}
+            />
+          ) : pinWanted || verifying ? (
             <PinPad
               key={`${till.sessionState}-${till.triesLeft ?? ''}`}
               kind={padKind}

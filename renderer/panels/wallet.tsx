@@ -4,6 +4,7 @@ import { useI18n, yuan } from '../i18n.tsx';
 import { useClient, useLive, useQuery } from '../live.tsx';
 import { useNotify } from '../notify.tsx';
 import { FaultPanel } from '../components/fault-panel.tsx';
+import { ReaderServicePanel } from '../components/reader-service.tsx';
 import './wallet.css';
 
 /** What a wallet card carries while it is dragged to the reader. */
@@ -28,7 +29,8 @@ const STATUS: Record<string, [string, string, string]> = {
  * insert one by clicking 插卡 or by dragging it onto the slot.
  */
 export function WalletSidebar() {
-  const { reader, workspace } = useLive();
+  const { reader, workspace, service } = useLive();
+  const serving = service?.running ?? false;
   const client = useClient();
   const notify = useNotify();
   const { t } = useI18n();
@@ -101,14 +103,19 @@ export function WalletSidebar() {
         <select
           data-testid="reader-choice"
           value={readerValue}
-          disabled={switching || (!isPcsc && pcscReaders.length === 0)}
+          disabled={switching || serving || (!isPcsc && pcscReaders.length === 0)}
           title={
-            !isPcsc && pcscReaders.length === 0
+            serving
               ? t(
-                  '没有其他读卡器可选：未发现 PC/SC 读卡器',
-                  'No other reader to choose: no PC/SC reader found',
+                  '读卡服务正在运行：先停止读卡服务再换读卡器',
+                  'The reader service is running: stop it before changing the reader',
                 )
-              : t('选择终端使用的读卡器', 'Choose the reader the till uses')
+              : !isPcsc && pcscReaders.length === 0
+                ? t(
+                    '没有其他读卡器可选：未发现 PC/SC 读卡器',
+                    'No other reader to choose: no PC/SC reader found',
+                  )
+                : t('选择终端使用的读卡器', 'Choose the reader the till uses')
           }
           onChange={(e) => {
             const v = e.target.value;
@@ -188,6 +195,7 @@ export function WalletSidebar() {
           {t('拔卡', 'Pull card')}
         </button>
       </div>
+      <ReaderServicePanel />
       <FaultPanel />
 
       <h2 className="wallet-title">{t('卡包', 'Card wallet')}</h2>
