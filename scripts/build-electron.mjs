@@ -22,6 +22,25 @@ export const MAIN_EXTERNALS = ['electron', 'better-sqlite3', 'smartcard', 'socko
 const IMPORT_META_URL_SHIM =
   'const __sscard_import_meta_url = require("node:url").pathToFileURL(__filename).href;';
 
+/**
+ * `ws` (the reader service's WebSocket) tries to require two optional native speed-ups inside a
+ * try/catch and does without them. They are not shipped: bundle a stand-in that throws, so ws
+ * takes its JavaScript path and main.cjs requires nothing beyond MAIN_EXTERNALS.
+ */
+const OPTIONAL_ABSENT = {
+  name: 'optional-absent',
+  setup(b) {
+    b.onResolve({ filter: /^(bufferutil|utf-8-validate)$/ }, (a) => ({
+      path: a.path,
+      namespace: 'optional-absent',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'optional-absent' }, (a) => ({
+      contents: `throw new Error(${JSON.stringify(`${a.path} is not shipped with SSCard Lab`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 /** The modules a bundle still requires at run time, from esbuild's metafile. */
 function runtimeImports(metafile, outfile) {
   const out = Object.entries(metafile.outputs).find(([path]) => resolve(ROOT, path) === resolve(outfile));
@@ -62,6 +81,7 @@ export async function buildElectron({
       platform: 'node',
       target: 'node20',
       external: MAIN_EXTERNALS,
+      plugins: [OPTIONAL_ABSENT],
       banner: { js: IMPORT_META_URL_SHIM },
       define: { 'import.meta.url': '__sscard_import_meta_url' },
     }),
