@@ -107,6 +107,25 @@ describe('gen 2 machine', () => {
     expect(out.message.code).toBe('HOST_UNREACHABLE_GEN2');
     expect(renderMessage(out.message)).toContain('联机');
   });
+  it('the host link state is shown in the screen language only (no 链路中断 link down mix)', async () => {
+    const down = run(gen2Machine, 2, { verifyPassword: failWith({ code: 'HOST_DOWN', message: 'down' }) });
+    down.send(pay);
+    down.send({ type: 'PIN_ENTERED', pin: '246810' });
+    const m = (await done(down)).message;
+    expect(renderMessage(m, 'zh')).toContain('主机不可达（链路中断）');
+    expect(renderMessage(m, 'zh')).not.toMatch(/[A-Za-z]/);
+    expect(renderMessage(m, 'en')).toContain('Host unreachable (link down)');
+    expect(renderMessage(m, 'en')).not.toMatch(/[\u4e00-\u9fff]/);
+    const slow = run(gen2Machine, 2, { verifyPassword: failWith({ code: 'HOST_TIMEOUT', message: 'slow' }) });
+    slow.send(pay);
+    slow.send({ type: 'PIN_ENTERED', pin: '246810' });
+    const t = (await done(slow)).message;
+    expect(renderMessage(t, 'zh')).toContain('主机不可达（超时）');
+    expect(renderMessage(t, 'en')).toContain('Host unreachable (timed out)');
+    expect(renderMessage({ code: 'CARD_ERROR', params: { reason: 'SW 6A82' } }, 'en')).toBe(
+      'Card error: SW 6A82',
+    );
+  });
   it('a wrong password shows the tries left and asks again; locked → declined', async () => {
     const a = run(gen2Machine, 2, {
       verifyPassword: failWith({ code: 'WRONG_PASSWORD', message: 'x', triesLeft: 2 }),

@@ -76,9 +76,23 @@ const TEXTS: Record<MessageCode, { zh: string; en: string }> = {
 
 export type Language = 'zh' | 'en';
 
+/**
+ * Parameter values the machines give as codes (the host link state), shown in the screen's
+ * language only; any other value (a card's or the host's own wording) is shown as it came.
+ */
+const PARAM_TEXTS: Record<string, { zh: string; en: string }> = {
+  HOST_TIMEOUT: { zh: '超时', en: 'timed out' },
+  HOST_DOWN: { zh: '链路中断', en: 'link down' },
+};
+
 export function renderMessage(m: PosMessage, lang: Language = 'zh'): string {
   const template = TEXTS[m.code][lang];
-  return template.replace(/\{(\w+)\}/g, (_, k: string) => String(m.params?.[k] ?? `{${k}}`));
+  return template.replace(/\{(\w+)\}/g, (_, k: string) => {
+    const v = m.params?.[k];
+    if (v === undefined) return `{${k}}`;
+    const coded = typeof v === 'string' && Object.hasOwn(PARAM_TEXTS, v) ? PARAM_TEXTS[v] : undefined;
+    return coded ? coded[lang] : String(v);
+  });
 }
 
 export const MESSAGE_CODES = Object.keys(TEXTS) as MessageCode[];

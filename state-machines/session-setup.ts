@@ -134,7 +134,7 @@ export const sessionSetup = setup({
       message: {
         code:
           context.card.generation === 2 ? ('HOST_UNREACHABLE_GEN2' as const) : ('HOST_UNREACHABLE' as const),
-        params: { reason: err(event).code === 'HOST_TIMEOUT' ? '超时 timeout' : '链路中断 link down' },
+        params: { reason: err(event).code === 'HOST_TIMEOUT' ? 'HOST_TIMEOUT' : 'HOST_DOWN' },
       },
     })),
     paid: assign(({ event }) => {
