@@ -22,6 +22,15 @@ async function waitText(page: Page, testId: string, text: string): Promise<void>
   );
 }
 
+/** Waits for the terminal machine's state, kept as an attribute: the cashier never sees its name. */
+async function waitState(page: Page, state: string): Promise<void> {
+  await page.waitForFunction(
+    (s) => document.querySelector('[data-testid="till-state"]')?.getAttribute('data-machine-state') === s,
+    state,
+    { timeout: TIMEOUT },
+  );
+}
+
 async function waitEnabled(page: Page, testId: string): Promise<void> {
   await page.locator(`[data-testid="${testId}"]:enabled`).waitFor({ timeout: TIMEOUT });
 }
@@ -95,6 +104,15 @@ describe('the till in a real browser', () => {
       await waitText(page, 'till-message', '请持卡人输入社保卡密码');
       await waitText(page, 'customer-display', '请输入密码');
       await waitText(page, 'customer-amount', '¥12.50');
+      // The cashier sees what the till waits for, in words; the machine's state names stay for the trainer.
+      const screen =
+        (await page.locator('.till-screen').innerText()) + (await text(page, 'customer-display'));
+      expect(screen).toContain('等待持卡人输入密码');
+      for (const internal of ['awaitingPin', 'session.gen3', 'idle', 'removeCard'])
+        expect(screen).not.toContain(internal);
+      expect(await page.getByTestId('till-state').getAttribute('data-machine-state')).toBe(
+        'session.gen3/awaitingPin',
+      );
       expect(await page.getByTestId('pin-confirm').isDisabled()).toBe(true);
 
       // 2, 5, 8 on the pad; a wrong 9 corrected with 更正; 0, 1 (Backspace), 1, 4 from the keyboard.
@@ -155,7 +173,7 @@ describe('the till in a real browser', () => {
 
       // New sale: the till goes back to idle when the card is removed; the receipt stays for printing.
       await page.getByTestId('new-sale').click();
-      await waitText(page, 'till-state', 'idle');
+      await waitState(page, 'idle');
       await waitText(page, 'till-message', '请插入社保卡');
       await waitText(page, 'till-last-result', '交易成功');
       expect(await page.getByTestId('receipt').isVisible()).toBe(true);
@@ -214,7 +232,7 @@ describe('the till in a real browser', () => {
       await page.getByTestId('pin-key-5').click();
       await waitEnabled(page, 'pull-card');
       await page.getByTestId('pull-card').click();
-      await waitText(page, 'till-state', 'idle');
+      await waitState(page, 'idle');
       await waitText(page, 'till-last-result', '卡片已拔出，交易未完成');
       await waitText(page, 'till-message', '请插入社保卡');
       await waitText(page, 'customer-display', '请插入社保卡');
@@ -297,7 +315,7 @@ describe('the till in a real browser', () => {
       await waitText(page, 'till-message', '社保卡已过有效期');
       expect(await page.getByTestId('amount-input').isDisabled()).toBe(true);
       await page.getByTestId('pull-card').click();
-      await waitText(page, 'till-state', 'idle');
+      await waitState(page, 'idle');
 
       await page.getByTestId('insert-gen3-active').click();
       await waitEnabled(page, 'amount-input');

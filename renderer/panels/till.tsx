@@ -99,7 +99,10 @@ function stateLabel(v: TillView, t: (zh: string, en: string) => string): string 
     case 'removal':
       return t('等待取卡', 'Waiting for the card to be removed');
     default:
-      return v.terminalState;
+      // Between prompts (a refusal or the end of a sale on screen): plain words, never a state name.
+      return v.terminalState === 'refused' || v.terminalState === 'ended'
+        ? t('交易结束', 'Sale over')
+        : t('请稍候', 'Please wait');
   }
 }
 
@@ -290,15 +293,9 @@ export function TillPanel() {
       <div className="till-layout">
         <div className="till-operator">
           <div className={`till-screen tone-${tone} no-print`}>
-            <div className="till-screen-top">
+            {/* The machine's state name is for the trainer's chart and for tests, never shown to the cashier. */}
+            <div className="till-screen-top" data-testid="till-state" data-machine-state={till.state}>
               <span data-testid="till-state-label">{stateLabel(till, t)}</span>
-              <span
-                className="mono till-state"
-                data-testid="till-state"
-                title={t('终端状态机的当前状态', 'The terminal machine’s state')}
-              >
-                {till.state}
-              </span>
             </div>
             <div className="till-message" data-testid="till-message" role="status" aria-live="polite">
               {renderMessage(till.message, lang)}
