@@ -7,6 +7,7 @@ import {
   endStates,
   holderState,
   waitingExits,
+  backToAmount,
 } from './session-setup.ts';
 
 /**
@@ -59,6 +60,7 @@ export const gen3Machine = sessionSetup.createMachine({
           },
           { target: 'verifyingPin' },
         ],
+        ...backToAmount,
         ...waitingExits,
       },
     },
@@ -101,6 +103,7 @@ export const gen3Machine = sessionSetup.createMachine({
           },
           { target: 'verifyingPin' },
         ],
+        ...backToAmount,
         ...waitingExits,
       },
     },

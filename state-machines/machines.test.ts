@@ -273,6 +273,93 @@ describe('gen 3 machine', () => {
   });
 });
 
+describe('Esc at the PIN pad: back to the amount (EDIT_AMOUNT), the sale goes on', () => {
+  it('gen 3: from the PIN prompt back to the amount; a corrected amount is paid, nothing verified before', async () => {
+    let pinChecks = 0;
+    const a = run(gen3Machine, 3, {
+      verifyPin: fromPromise(async () => {
+        pinChecks++;
+      }),
+      debit: fromPromise(async ({ input }: { input: { amountFen: number } }) => ({
+        ...outcome,
+        amountFen: input.amountFen,
+      })),
+    });
+    a.send(pay);
+    await at(a, 'awaitingPin');
+    a.send({ type: 'EDIT_AMOUNT' });
+    expect(a.getSnapshot().value).toBe('holder');
+    expect(a.getSnapshot().context.message.code).toBe('ENTER_AMOUNT');
+    expect(a.getSnapshot().status).toBe('active');
+    expect(pinChecks).toBe(0);
+    a.send({ ...pay, amountFen: 990 });
+    await at(a, 'awaitingPin');
+    a.send({ type: 'PIN_ENTERED', pin: '258014' });
+    const out = await done(a);
+    expect(out.result).toBe('paid');
+    expect(out.outcome?.amountFen).toBe(990);
+  });
+  it('gen 3 after a wrong PIN, and gen 2/3 at the transaction password: back to the amount too', async () => {
+    const again = run(gen3Machine, 3, {
+      verifyPin: failWith({ code: 'WRONG_PIN', message: '63C2', triesLeft: 2 }),
+    });
+    again.send(pay);
+    await at(again, 'awaitingPin');
+    again.send({ type: 'PIN_ENTERED', pin: '111111' });
+    await at(again, 'awaitingPinAgain');
+    again.send({ type: 'EDIT_AMOUNT' });
+    expect(again.getSnapshot().value).toBe('holder');
+    for (const [machine, g, method] of [
+      [gen2Machine, 2, 'medical'],
+      [gen3Machine, 3, 'reserve'],
+    ] as const) {
+      const a = run(machine, g);
+      a.send({ ...pay, method });
+      await at(a, 'awaitingPassword');
+      a.send({ type: 'EDIT_AMOUNT' });
+      expect(a.getSnapshot().value).toBe('holder');
+      a.send({ ...pay, method: 'medical' });
+      expect(a.getSnapshot().value).not.toBe('holder');
+    }
+  });
+  it('is ignored once the PIN is being verified or the debit runs (no way back from there)', async () => {
+    const a = run(gen3Machine, 3, { verifyPin: never() });
+    a.send(pay);
+    await at(a, 'awaitingPin');
+    a.send({ type: 'PIN_ENTERED', pin: '258014' });
+    await at(a, 'verifyingPin');
+    a.send({ type: 'EDIT_AMOUNT' });
+    expect(a.getSnapshot().value).toBe('verifyingPin');
+    const b = run(gen3Machine, 3, { debit: never() });
+    b.send(pay);
+    await at(b, 'awaitingPin');
+    b.send({ type: 'PIN_ENTERED', pin: '258014' });
+    await at(b, 'paying');
+    b.send({ type: 'EDIT_AMOUNT' });
+    expect(b.getSnapshot().value).toBe('paying');
+  });
+  it('the terminal forwards it to the session machine', async () => {
+    const a = createActor(
+      terminalMachine.provide({
+        actors: {
+          readCard: fromPromise(async () => card(2)),
+          gen2: gen2Machine.provide({
+            actors: { verifyPassword: ok(undefined), debit: ok(outcome) } as never,
+          }),
+        },
+      }),
+    );
+    a.start();
+    a.send({ type: 'CARD_INSERTED' });
+    await waitFor(a, (s) => s.matches({ session: 'gen2' }));
+    a.send(pay);
+    const session = () => a.getSnapshot().children['session']!.getSnapshot() as { value: unknown };
+    expect(session().value).toBe('awaitingPassword');
+    a.send({ type: 'EDIT_AMOUNT' });
+    expect(session().value).toBe('holder');
+  });
+});
+
 describe('terminal machine', () => {
   function terminal(summary: CardSummary | ActorFailure) {
     const a = createActor(

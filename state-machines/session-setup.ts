@@ -180,6 +180,12 @@ export const waitingExits = {
   CARD_REMOVED: { target: 'pulled', actions: [{ type: 'say', params: { code: 'CARD_PULLED' } }] },
 } as const;
 
+/**
+ * While the PIN or password is asked for, the cashier may go back to the amount (Esc at the PIN
+ * pad) to correct it or the payment method: nothing has reached the card or the bank yet.
+ */
+export const backToAmount = { EDIT_AMOUNT: 'holder' } as const;
+
 /** How a session ends; a generation that cannot pay has no 'paid' or 'reversed' end. */
 export function endStates(
   results: readonly SessionResult['result'][] = ['paid', 'declined', 'cancelled', 'pulled', 'reversed'],
@@ -255,7 +261,7 @@ export function passwordStates(): SessionStates {
   return {
     awaitingPassword: {
       entry: { type: 'say', params: { code: 'ENTER_PASSWORD' } },
-      on: { PIN_ENTERED: 'verifyingPassword', ...waitingExits },
+      on: { PIN_ENTERED: 'verifyingPassword', ...backToAmount, ...waitingExits },
     },
     verifyingPassword: {
       invoke: {
@@ -281,7 +287,7 @@ export function passwordStates(): SessionStates {
     },
     /** After a wrong password: waits again, the screen keeps "n tries left". */
     awaitingPasswordAgain: {
-      on: { PIN_ENTERED: 'verifyingPassword', ...waitingExits },
+      on: { PIN_ENTERED: 'verifyingPassword', ...backToAmount, ...waitingExits },
     },
   };
 }

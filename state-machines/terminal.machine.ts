@@ -22,7 +22,7 @@ export interface TerminalContext {
   last: SessionResult | null;
 }
 
-const forwarded = ['AMOUNT_ENTERED', 'PIN_ENTERED', 'CANCEL', 'TIMEOUT'] as const;
+const forwarded = ['AMOUNT_ENTERED', 'PIN_ENTERED', 'CANCEL', 'EDIT_AMOUNT', 'TIMEOUT'] as const;
 
 export const terminalMachine = setup({
   types: {

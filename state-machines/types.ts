@@ -27,6 +27,8 @@ export type OperatorEvent =
   | { type: 'AMOUNT_ENTERED'; amountFen: number; method: PaymentMethod }
   | { type: 'PIN_ENTERED'; pin: string }
   | { type: 'CANCEL' }
+  /** Esc at the PIN pad: back to the amount, the sale goes on (nothing was sent to the card yet). */
+  | { type: 'EDIT_AMOUNT' }
   | { type: 'TIMEOUT' };
 
 /** A message for the screen: a code the renderer translates (zh default, en), with values. */

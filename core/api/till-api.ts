@@ -67,6 +67,22 @@ export const tillMethods = {
     { mutates: true },
   ),
 
+  /** 返回改金额 (Esc at the PIN pad): back to the amount while the PIN or password is asked for; the sale goes on. */
+  editAmount: method(
+    z.object({}).strict(),
+    async (ctx) => {
+      await requireWaiting(
+        ctx,
+        ['pin', 'password'],
+        '终端现在不在等待密码，不能返回修改金额',
+        'The till is not asking for a PIN now: there is no amount to go back to',
+      );
+      ctx.ws().pos.terminal.send({ type: 'EDIT_AMOUNT' });
+      return settledView(ctx);
+    },
+    { mutates: true },
+  ),
+
   /** 取消 (Esc): ends the session; an interrupted debit is reversed by the machine. */
   cancel: method(z.object({}).strict(), async (ctx) => {
     ctx.ws().pos.terminal.send({ type: 'CANCEL' });

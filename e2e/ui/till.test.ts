@@ -326,6 +326,36 @@ describe('the till in a real browser', () => {
     });
   });
 
+  it('Esc at the PIN pad goes back to the amount (kept), the sale goes on with the corrected amount', async () => {
+    await withApp(async (app) => {
+      const { page } = app;
+      await startSale(page, 'gen3-active', '12.50');
+      await waitEnabled(page, 'pin-key-1');
+      await waitText(page, 'pin-pad', 'Esc 返回修改金额');
+      await page.keyboard.type('25');
+      await page.keyboard.press('Escape');
+      await waitEnabled(page, 'amount-input');
+      await waitText(page, 'till-message', '请输入金额');
+      expect(await page.getByTestId('till-message').textContent()).not.toContain('交易已取消');
+      expect(await page.getByTestId('amount-input').inputValue()).toBe('12.50');
+      await waitState(page, 'session.gen3/holder');
+      // Correct it: Backspace ×5, 9.90, Enter; the PIN pad starts empty.
+      for (let i = 0; i < 5; i++) await page.keyboard.press('Backspace');
+      await page.keyboard.type('9.90');
+      await page.keyboard.press('Enter');
+      await waitEnabled(page, 'pin-key-1');
+      await waitText(page, 'customer-amount', '¥9.90');
+      expect(await page.getByTestId('pin-confirm').isDisabled()).toBe(true);
+      await app.screenshot('till-esc-back-to-amount');
+      await page.keyboard.type('258014');
+      await page.keyboard.press('Enter');
+      await waitText(page, 'till-message', '交易成功');
+      const payments = await app.host.core.api.payments({});
+      expect(payments).toHaveLength(1);
+      expect(payments[0]!.amountFen).toBe(990);
+    });
+  });
+
   it('speaks English after the toggle', async () => {
     await withApp(async (app) => {
       const { page } = app;

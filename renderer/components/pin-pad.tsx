@@ -15,6 +15,8 @@ export interface PinPadProps {
   /** Receives the six digits once. The pad forgets them before calling. */
   onSubmit(pin: string): void;
   onCancel(): void;
+  /** Esc on the keyboard, when it should not cancel: the till goes back to the amount. */
+  onEscape?(): void;
   /** What the pad asks for, when not the till's PIN or password (a reader-service function). */
   title?: string;
   /** How many digits are entered (for the customer display's dots); never the digits. */
@@ -50,6 +52,7 @@ export function PinPad({
   locked,
   onSubmit,
   onCancel,
+  onEscape,
   onLengthChange,
 }: PinPadProps) {
   const { t } = useI18n();
@@ -89,6 +92,13 @@ export function PinPad({
     sync();
     onCancel();
   };
+  const escape = () => {
+    if (!onEscape) return cancel();
+    if (locked) return;
+    digits.current = '';
+    sync();
+    onEscape();
+  };
 
   // The pad takes the focus so the physical keyboard reaches it (not a field left disabled).
   useEffect(() => {
@@ -113,7 +123,7 @@ export function PinPad({
       else if (e.key === 'Backspace') correct();
       else if (e.key === 'Delete') clear();
       else if (e.key === 'Enter') confirm();
-      else if (e.key === 'Escape') cancel();
+      else if (e.key === 'Escape') escape();
       else return;
       // Also keeps Enter on a focused key from clicking it a second time.
       e.preventDefault();
@@ -226,7 +236,13 @@ export function PinPad({
           className="pin-cancel"
           data-testid="pin-cancel"
           disabled={locked}
-          title={locked ? lockedWhy : t('取消交易 (Esc)', 'Cancel the sale (Esc)')}
+          title={
+            locked
+              ? lockedWhy
+              : onEscape
+                ? t('取消交易', 'Cancel the sale')
+                : t('取消交易 (Esc)', 'Cancel the sale (Esc)')
+          }
           onClick={cancel}
         >
           {t('取消', 'Cancel')}
@@ -249,10 +265,15 @@ export function PinPad({
         </button>
       </div>
       <p className="pin-hint muted">
-        {t(
-          '也可用键盘输入：数字、Backspace 更正、Enter 确认、Esc 取消',
-          'Or use the keyboard: digits, Backspace, Enter to confirm, Esc to cancel',
-        )}
+        {onEscape
+          ? t(
+              '也可用键盘输入：数字、Backspace 更正、Enter 确认、Esc 返回修改金额',
+              'Or use the keyboard: digits, Backspace, Enter to confirm, Esc to go back to the amount',
+            )
+          : t(
+              '也可用键盘输入：数字、Backspace 更正、Enter 确认、Esc 取消',
+              'Or use the keyboard: digits, Backspace, Enter to confirm, Esc to cancel',
+            )}
       </p>
     </div>
   );

@@ -108,7 +108,7 @@ function stateLabel(v: TillView, t: (zh: string, en: string) => string): string 
 
 /**
  * 收银台: the operator's screen of a pharmacy/clinic till. Keyboard first: digits and '.' key
- * the amount in yuan, Enter confirms, Esc cancels; the holder's side has the customer display
+ * the amount in yuan, Enter confirms, Esc cancels (at the PIN pad: back to the amount); the holder's side has the customer display
  * and the PIN pad. After a payment the receipt shows and prints; pulling the card starts the
  * next sale.
  */
@@ -171,6 +171,17 @@ export function TillPanel() {
     if (!canCancel) return;
     try {
       await client.call('cancel', {});
+    } catch (e) {
+      notify.error(e);
+    }
+  };
+
+  // Esc at the PIN pad: back to the amount (kept in the field) to correct it; the sale goes on.
+  const backToAmount = async (keep: string) => {
+    try {
+      await client.call('editAmount', {});
+      setAmountText(keep);
+      if (till?.method) setMethod(till.method);
     } catch (e) {
       notify.error(e);
     }
@@ -424,12 +435,14 @@ export function TillPanel() {
                           '取消交易：已扣款将自动冲正 (Esc)',
                           'Cancel: a debit already made is reversed (Esc)',
                         )
-                      : t('取消交易 (Esc)', 'Cancel the sale (Esc)')
+                      : pinWanted
+                        ? t('取消交易（Esc 返回修改金额）', 'Cancel the sale (Esc goes back to the amount)')
+                        : t('取消交易 (Esc)', 'Cancel the sale (Esc)')
                     : t('没有可以取消的交易', 'No sale to cancel now')
                 }
                 onClick={() => void cancel()}
               >
-                {t('取消', 'Cancel')} <kbd>Esc</kbd>
+                {t('取消', 'Cancel')} {!pinWanted && <kbd>Esc</kbd>}
               </button>
             </div>
             <div className="till-amount-hint muted" data-testid="amount-preview">
@@ -509,6 +522,7 @@ export function TillPanel() {
               locked={busy || !pinWanted}
               onSubmit={(pin) => void submitPin(pin)}
               onCancel={() => void cancel()}
+              onEscape={() => void backToAmount(till.amountFen === null ? '' : yuan(till.amountFen))}
               onLengthChange={setPinLength}
             />
           ) : (
