@@ -275,6 +275,8 @@ describe('the till in a real browser', () => {
       await page.keyboard.press('Enter');
       await waitText(page, 'till-message', '主机不可达');
       expect(await text(page, 'till-message')).toContain('二代卡的交易密码须联机由银行验证');
+      // The host could not be asked about this card: its status is unknown, and the screen says why.
+      expect(await text(page, 'till-card-status')).toBe('未知（主机不可达）');
       await waitText(page, 'customer-display', '请取卡');
       expect(await app.host.core.api.payments({})).toHaveLength(0);
       await app.screenshot('till-gen2-host-down');
@@ -302,6 +304,9 @@ describe('the till in a real browser', () => {
       const { page } = app;
       await startSale(page, 'gen1', '10');
       await waitText(page, 'till-message', '一代社保卡仅有社保应用，不能进行医保支付');
+      // R1.1: the host is up; a gen 1 card has no financial account, so nothing says "host unreachable".
+      expect(await text(page, 'till-card-status')).toBe('不适用（一代卡无金融账户）');
+      expect(await text(page, 'till-card')).not.toContain('主机不可达');
       expect(await page.getByTestId('pin-pad').count()).toBe(0);
       expect(await app.host.core.api.payments({})).toHaveLength(0);
       await app.screenshot('till-gen1-declined');

@@ -85,6 +85,17 @@ const STATUS_LABEL: Record<string, [string, string]> = {
   unknown: ['未知（主机不可达）', 'unknown (host unreachable)'],
 };
 
+/**
+ * The card's status as the cashier reads it. A gen 1 card has no financial or medical account
+ * (R1.1): the till never asks the host about it, so its status is not "unknown, host unreachable"
+ * but not applicable.
+ */
+function cardStatusLabel(card: { generation: 1 | 2 | 3; status: string }): [string, string] {
+  if (card.generation === 1 && card.status === 'unknown')
+    return ['不适用（一代卡无金融账户）', 'n/a (gen 1: no financial account)'];
+  return STATUS_LABEL[card.status] ?? [card.status, card.status];
+}
+
 function stateLabel(v: TillView, t: (zh: string, en: string) => string): string {
   if (v.busy) return t('处理中', 'Working');
   switch (v.waitingFor) {
@@ -329,7 +340,7 @@ export function TillPanel() {
                 <span>
                   {t('有效期至', 'valid to')} {card.expiryDate}
                 </span>
-                <span>{t(...(STATUS_LABEL[card.status] ?? [card.status, card.status]))}</span>
+                <span data-testid="till-card-status">{t(...cardStatusLabel(card))}</span>
               </div>
             )}
             {shownAmount !== null && (
