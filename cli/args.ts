@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { defaultDbPath } from '../core/paths.ts';
 import { UsageError } from './io.ts';
@@ -24,9 +22,7 @@ export function requireString(values: Values, name: string): string {
   return v;
 }
 
-/** The ledger file of --db (the embedded default when absent), its folder created if needed. */
+/** The ledger file of --db (the embedded default when absent); openLedgerDb creates its folder. */
 export function dbPathOf(value: unknown): string {
-  const p = typeof value === 'string' ? value : defaultDbPath();
-  if (p !== ':memory:') mkdirSync(dirname(p), { recursive: true });
-  return p;
+  return typeof value === 'string' ? value : defaultDbPath();
 }

@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { processIo, EXIT, InputError, UsageError, type CliIo } from './io.ts';
 import { dbPathOf, parse, requireString } from './args.ts';
 import { cmdPay, cmdSettle, cmdReconcile, cmdSync } from './pos-commands.ts';
@@ -92,7 +90,6 @@ async function withStore<T>(
   fn: (store: CardStore | null) => Promise<T>,
 ): Promise<T> {
   if (!dbPath) return fn(null);
-  if (dbPath !== ':memory:') mkdirSync(dirname(dbPath), { recursive: true });
   const store = openCardStore(dbPath);
   try {
     return await fn(store);

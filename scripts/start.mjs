@@ -6,8 +6,7 @@
 //     runs the same app in the browser host on 127.0.0.1, printing the address with its token.
 // `npm start -- --web` always uses the browser host; `--port <n>` picks its port.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -81,7 +80,6 @@ async function startBrowserHost() {
     process.exit(64);
   }
   const dbPath = defaultDbPath();
-  mkdirSync(dirname(dbPath), { recursive: true });
   let host;
   try {
     host = await startWebHost({ dbPath, port, pcsc: nodePcsc, ...choice });

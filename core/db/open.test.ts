@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type Database from 'better-sqlite3';
 import { openLedgerDb } from './open.ts';
@@ -44,6 +45,12 @@ describe('openLedgerDb pragmas', () => {
       expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
       expect(db.pragma('busy_timeout', { simple: true })).toBe(30_000);
     });
+  });
+
+  it('creates the folders of a file database that do not exist yet (a first run on an empty home)', () => {
+    const path = tmp.file('new/home/.local/share/sscard-lab/sscard.db');
+    withDb(path, (db) => expect(db.pragma('journal_mode', { simple: true })).toBe('wal'));
+    expect(existsSync(path)).toBe(true);
   });
 
   it('opens an in-memory database without WAL', () => {

@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrate.ts';
 
@@ -19,10 +21,13 @@ function isInMemory(path: string): boolean {
 export const BUSY_TIMEOUT_MS = 30_000;
 
 /**
- * Opens (creating if needed) the ledger database at `path` and migrates it to the newest
- * schema. The pragmas are per connection, so every connection must come through here.
+ * Opens (creating if needed, with its folder) the ledger database at `path` and migrates it to
+ * the newest schema. The pragmas are per connection, so every connection must come through here.
+ * Creating the folder here, not in each front end, is what lets a first run on an empty home
+ * folder work whichever entry point it starts from (npm start, npm run web, the CLI, the app).
  */
 export function openLedgerDb(path: string): Database.Database {
+  if (!isInMemory(path)) mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
     // First, so that the pragmas and migrations below wait for another process's lock
