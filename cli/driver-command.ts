@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { EXIT, InputError, UsageError, type CliIo } from './io.ts';
+import { EXIT, InputError, UsageError, untilStopped, type CliIo } from './io.ts';
 import { dbPathOf, parse } from './args.ts';
 import { parseListen } from './host-command.ts';
 import { resolveCard } from '../core/card/wallet.ts';
@@ -32,21 +32,6 @@ const HELP = `sscard driver serve [--card <card> | --reader <name>] [--db <file>
   --allow-origin  a browser origin allowed to call it (repeat; default: any page, as vendors' services)
   --trace         print each call (function and return code; never a PIN) and each APDU (PINs masked)
 Exit codes: 0 stopped by Ctrl-C, 1 bad input or the address is taken, 64 usage.`;
-
-function untilStopped(signal: AbortSignal | undefined): Promise<string> {
-  return new Promise((resolve) => {
-    const stop = (why: string) => () => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve(why);
-    };
-    const onInt = stop('SIGINT');
-    const onTerm = stop('SIGTERM');
-    process.once('SIGINT', onInt);
-    process.once('SIGTERM', onTerm);
-    signal?.addEventListener('abort', stop('abort'), { once: true });
-  });
-}
 
 function readSettings(file: string | undefined) {
   if (file === undefined) return undefined;

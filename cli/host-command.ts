@@ -1,4 +1,4 @@
-import { EXIT, InputError, UsageError, type CliIo } from './io.ts';
+import { EXIT, InputError, UsageError, untilStopped, type CliIo } from './io.ts';
 import { parse } from './args.ts';
 import { isLoopback, startHostServer } from '../core/host/server/http-server.ts';
 import { loadTls, selfSignedTls, type TlsFiles } from '../core/host/server/tls-files.ts';
@@ -66,21 +66,6 @@ export function redactUrl(url: string): string {
   } catch {
     return '(unparsable URL)';
   }
-}
-
-function untilStopped(signal: AbortSignal | undefined): Promise<string> {
-  return new Promise((resolve) => {
-    const stop = (why: string) => () => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve(why);
-    };
-    const onInt = stop('SIGINT');
-    const onTerm = stop('SIGTERM');
-    process.once('SIGINT', onInt);
-    process.once('SIGTERM', onTerm);
-    signal?.addEventListener('abort', stop('abort'), { once: true });
-  });
 }
 
 async function cmdServe(args: string[], io: CliIo, signal?: AbortSignal): Promise<number> {

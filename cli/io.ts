@@ -34,3 +34,22 @@ export class InputError extends Error {
     this.name = 'InputError';
   }
 }
+
+/**
+ * Resolves when a serving command should stop: Ctrl-C, SIGTERM, or the caller's abort signal
+ * (tests), with which one it was. Its listeners are removed either way.
+ */
+export function untilStopped(signal: AbortSignal | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (why: string) => () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(why);
+    };
+    const onInt = stop('SIGINT');
+    const onTerm = stop('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+    signal?.addEventListener('abort', stop('abort'), { once: true });
+  });
+}

@@ -1,4 +1,4 @@
-import { processIo, EXIT, InputError, UsageError, type CliIo } from './io.ts';
+import { processIo, EXIT, InputError, UsageError, untilStopped, type CliIo } from './io.ts';
 import { dbPathOf, parse, requireString } from './args.ts';
 import { cmdPay, cmdSettle, cmdReconcile, cmdSync } from './pos-commands.ts';
 import { cmdCounter } from './counter-commands.ts';
@@ -453,20 +453,6 @@ async function cmdServe(args: string[], io: CliIo, signal: AbortSignal | undefin
     await bridge.stop();
     io.out('Card removed.');
     return EXIT.OK;
-  });
-}
-
-/** Resolves on Ctrl-C, SIGTERM, or the caller's abort signal (tests). */
-function untilStopped(signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    signal?.addEventListener('abort', stop, { once: true });
   });
 }
 
